@@ -1,0 +1,41 @@
+# Customer Warehouse: the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+PYTHON ?= python3
+PEOPLE ?= 3000
+SEED   ?= 42
+export CDW_HOME ?= $(CURDIR)/data
+
+.PHONY: install run test ui docs bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $@
+
+install: $(VENV)/.installed
+
+## run: install, generate demo sources if none, run the whole pipeline through Dagster
+run: install
+	@if [ -z "$$(ls -A "$(CDW_HOME)/landing/crm" 2>/dev/null)" ]; then \
+		$(VENV)/bin/cdw generate --people $(PEOPLE) --seed $(SEED); fi
+	$(VENV)/bin/cdw run
+
+## test: install and run the whole test suite
+test: install
+	$(VENV)/bin/pytest
+
+## ui: the Dagster UI on workspace.yaml (runs of `cdw run` show up in its history)
+ui: install
+	@mkdir -p "$(CDW_HOME)/dagster"
+	DAGSTER_HOME="$(CDW_HOME)/dagster" $(VENV)/bin/dagster dev -w workspace.yaml
+
+## docs: dbt docs for analysts (offline), served on :8080
+docs: install
+	cd dbt_project && CDW_WAREHOUSE="$(CDW_HOME)/warehouse.duckdb" ../$(VENV)/bin/dbt docs generate --profiles-dir . && \
+		CDW_WAREHOUSE="$(CDW_HOME)/warehouse.duckdb" ../$(VENV)/bin/dbt docs serve --profiles-dir . --port 8080 --no-browser
+
+clean:
+	rm -rf "$(CDW_HOME)" dbt_project/target dbt_project/logs

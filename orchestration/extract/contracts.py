@@ -1,0 +1,78 @@
+"""The source contracts of `orchestration/sources.yml`, as typed objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from orchestration.settings import SOURCES_FILE
+
+VALID_TYPES = {"date", "timestamp", "number", "integer", "boolean"}
+
+
+class ContractError(ValueError):
+    """sources.yml itself is wrong (a developer error, reported at load time)."""
+
+
+@dataclass(frozen=True)
+class SourceContract:
+    name: str
+    system: str
+    description: str
+    format: str
+    path: str
+    columns: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+    required_any: tuple[tuple[str, ...], ...] = ()
+    types: dict[str, str] = field(default_factory=dict)
+    allowed: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def table(self) -> str:
+        return f"raw.{self.name}"
+
+
+def _parse(name: str, spec: dict) -> SourceContract:
+    fmt = spec.get("format")
+    if fmt not in ("csv", "jsonl"):
+        raise ContractError(f"sources.yml: {name}: format must be csv or jsonl, got {fmt!r}")
+    for key in ("path", "system"):
+        if not spec.get(key):
+            raise ContractError(f"sources.yml: {name}: '{key}' is required")
+    columns = tuple(spec.get("columns") or ())
+    if fmt == "csv" and not columns:
+        raise ContractError(f"sources.yml: {name}: csv sources must list their columns")
+    types = dict(spec.get("types") or {})
+    for col, typ in types.items():
+        if typ not in VALID_TYPES:
+            raise ContractError(f"sources.yml: {name}.{col}: unknown type {typ!r}")
+    fields = set(columns) | set(spec.get("required") or ()) | set(types) | set(spec.get("allowed") or {})
+    if fmt == "csv":
+        unknown = fields - set(columns)
+        if unknown:
+            raise ContractError(f"sources.yml: {name}: {sorted(unknown)} not in columns")
+    return SourceContract(
+        name=name,
+        system=spec["system"],
+        description=" ".join(str(spec.get("description", "")).split()),
+        format=fmt,
+        path=spec["path"],
+        columns=columns,
+        required=tuple(spec.get("required") or ()),
+        required_any=tuple(tuple(g) for g in (spec.get("required_any") or ())),
+        types=types,
+        allowed={k: tuple(str(x) for x in v) for k, v in (spec.get("allowed") or {}).items()},
+    )
+
+
+def load_contracts(path: Path = SOURCES_FILE) -> dict[str, SourceContract]:
+    data = yaml.safe_load(path.read_text()) or {}
+    return {name: _parse(name, spec) for name, spec in (data.get("sources") or {}).items()}
+
+
+@lru_cache(maxsize=1)
+def contracts() -> dict[str, SourceContract]:
+    return load_contracts()

@@ -1,0 +1,370 @@
+"""Load landing files into `raw.*`, row by row against the source contract.
+
+Guarantees, per file and in one transaction:
+  rows read = rows loaded (raw.<source>) + rows quarantined (quarantine.rejected_rows)
+A file already loaded (same source, same sha256, whatever its name) is skipped and counted,
+so re-running extraction or a duplicate delivery adds nothing. A file that cannot be read as
+its contract says (missing required columns, not UTF-8, unreadable) is refused: nothing of it
+is loaded and the load log says which file, which line and what is wrong.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from orchestration.extract.contracts import SourceContract, contracts
+from orchestration import settings
+
+LINEAGE_COLUMNS = ("_file", "_line", "_load_id", "_loaded_at")
+MAX_LINE_BYTES = 32 * 1024 * 1024
+RECORD_SAMPLE_CHARS = 4000  # quarantine keeps the start of an offending record, not megabytes
+
+
+@dataclass
+class FileLoad:
+    file: str
+    status: str  # loaded | duplicate | refused
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    message: str = ""
+
+
+@dataclass
+class SourceLoad:
+    source: str
+    files: list[FileLoad] = field(default_factory=list)
+
+    def total(self, attr: str) -> int:
+        return sum(getattr(f, attr) for f in self.files)
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    def summary(self) -> dict:
+        return {
+            "files_loaded": self.count("loaded"),
+            "files_skipped_duplicate": self.count("duplicate"),
+            "files_refused": self.count("refused"),
+            "rows_read": self.total("rows_read"),
+            "rows_loaded": self.total("rows_loaded"),
+            "rows_quarantined": self.total("rows_quarantined"),
+        }
+
+
+def q(ident: str) -> str:
+    """Quote an identifier for DuckDB."""
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
+    for schema in ("raw", "quarantine"):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS raw._load_log (
+            load_id VARCHAR, source VARCHAR, file VARCHAR, sha256 VARCHAR, bytes BIGINT,
+            status VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT,
+            message VARCHAR, loaded_at TIMESTAMP)
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE IF NOT EXISTS quarantine.rejected_rows (
+            source VARCHAR, _file VARCHAR, _line BIGINT, reason VARCHAR, record VARCHAR,
+            _load_id VARCHAR, _loaded_at TIMESTAMP)
+        """
+    )
+
+
+def raw_columns(contract: SourceContract) -> tuple[str, ...]:
+    return contract.columns if contract.format == "csv" else ("payload",)
+
+
+def ensure_raw_table(con: duckdb.DuckDBPyConnection, contract: SourceContract) -> None:
+    cols = [f"{q(c)} VARCHAR" for c in raw_columns(contract)]
+    cols += ["_file VARCHAR", "_line BIGINT", "_load_id VARCHAR", "_loaded_at TIMESTAMP"]
+    con.execute(f"CREATE TABLE IF NOT EXISTS {contract.table} ({', '.join(cols)})")
+    existing = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema='raw' AND table_name=?",
+            [contract.name],
+        ).fetchall()
+    }
+    for c in raw_columns(contract):  # a column added to the contract later: evolve the table
+        if c not in existing:
+            con.execute(f"ALTER TABLE {contract.table} ADD COLUMN {q(c)} VARCHAR")
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _open_text(path: Path):
+    raw = gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+
+
+class RefusedFile(Exception):
+    pass
+
+
+def _read_csv_header(path: Path) -> list[str]:
+    try:
+        with _open_text(path) as fh:
+            first = fh.readline()
+    except UnicodeDecodeError as exc:
+        raise RefusedFile(f"line 1: header is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except (OSError, EOFError) as exc:
+        raise RefusedFile(f"line 1: cannot read file ({exc})") from None
+    if not first.strip():
+        raise RefusedFile("line 1: empty file, no header")
+    header = [h.strip() for h in next(csv.reader([first]))]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise RefusedFile(f"line 1: duplicate header columns {dupes}")
+    return header
+
+
+def _check_sql(col: str, typ: str) -> str:
+    v = f"trim({col})"
+    return {
+        "date": f"coalesce(NOT year(try_cast({v} AS DATE)) BETWEEN 1900 AND 2100, true)",
+        "timestamp": f"coalesce(NOT year(try_cast({v} AS TIMESTAMP)) BETWEEN 1970 AND 2100, true)",
+        "number": f"try_cast({v} AS DOUBLE) IS NULL",
+        "integer": f"try_cast({v} AS BIGINT) IS NULL",
+        "boolean": f"try_cast({v} AS BOOLEAN) IS NULL",
+    }[typ]
+
+
+def _reason_sql(contract: SourceContract, field_sql) -> str:
+    """SQL for the reason a row breaks the contract ('' when it does not)."""
+    parts = []
+    for c in contract.required:
+        f = field_sql(c)
+        parts.append(f"CASE WHEN {f} IS NULL OR trim({f}) = '' THEN {lit('missing required field ' + c)} END")
+    for group in contract.required_any:
+        cond = " AND ".join(f"coalesce(trim({field_sql(c)}), '') = ''" for c in group)
+        parts.append(f"CASE WHEN {cond} THEN {lit('needs one of ' + ', '.join(group))} END")
+    for c, typ in contract.types.items():
+        f = field_sql(c)
+        parts.append(
+            f"CASE WHEN coalesce(trim({f}), '') <> '' AND {_check_sql(f, typ)} "
+            f"THEN {lit(c + ' is not a valid ' + typ + ': ')} || left({f}, 60) END"
+        )
+    for c, values in contract.allowed.items():
+        f = field_sql(c)
+        allowed = ", ".join(lit(v) for v in values)
+        parts.append(
+            f"CASE WHEN coalesce(trim({f}), '') <> '' AND {f} NOT IN ({allowed}) "
+            f"THEN {lit(c + ' not an allowed value: ')} || left({f}, 60) END"
+        )
+    return "concat_ws('; ', " + ", ".join(parts or ["NULL"]) + ")"
+
+
+def _stage_csv(con, contract: SourceContract, path: Path) -> tuple[int, str]:
+    """Read a CSV into temp table _batch(_line, <contract cols>, _reason, _record); returns parse rejects."""
+    header = _read_csv_header(path)
+    by_lower = {h.lower(): h for h in header}
+    missing_required = [c for c in contract.required if c.lower() not in by_lower]
+    if missing_required:
+        raise RefusedFile(
+            f"line 1: missing required column(s) {missing_required}; header has {header[:20]}"
+        )
+    notes = []
+    extra = [h for h in header if h.lower() not in {c.lower() for c in contract.columns}]
+    absent = [c for c in contract.columns if c.lower() not in by_lower]
+    if extra:
+        notes.append(f"ignored extra columns {extra[:10]}")
+    if absent:
+        notes.append(f"columns absent, loaded as NULL: {absent[:10]}")
+    columns = "{" + ", ".join(f"{lit(h)}: 'VARCHAR'" for h in header) + "}"
+
+    def field_sql(c: str) -> str:
+        return q(c)
+
+    select_cols = ", ".join(
+        f"nullif({q(by_lower[c.lower()])}, '') AS {q(c)}" if c.lower() in by_lower else f"NULL::VARCHAR AS {q(c)}"
+        for c in contract.columns
+    )
+    con.execute("DROP TABLE IF EXISTS _rejects; DROP TABLE IF EXISTS _reject_scans")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _parsed AS
+        SELECT row_number() OVER () + 1 AS _line, {select_cols}
+        FROM read_csv(?, header=true, auto_detect=false, columns={columns}, delim=',', quote='"',
+                      escape='"', store_rejects=true, rejects_table='_rejects',
+                      rejects_scan='_reject_scans', max_line_size={MAX_LINE_BYTES})
+        """,
+        [str(path)],
+    )
+    record = "to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in contract.columns) + "))"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _batch AS
+        SELECT *, {_reason_sql(contract, field_sql)} AS _reason, {record} AS _record FROM _parsed
+        """
+    )
+    # rows the CSV reader itself could not parse (broken quoting, wrong column count, bad bytes)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _parse_rejects AS
+        SELECT min(line) AS _line,
+               'unparseable CSV row: ' || string_agg(DISTINCT error_type || ' (' || error_message || ')', '; ') AS _reason,
+               left(any_value(csv_line), {RECORD_SAMPLE_CHARS}) AS _record
+        FROM _rejects GROUP BY line
+        """
+    )
+    return con.execute("SELECT count(*) FROM _parse_rejects").fetchone()[0], "; ".join(notes)
+
+
+def _stage_jsonl(con, contract: SourceContract, path: Path) -> tuple[int, str]:
+    def field_sql(c: str) -> str:
+        return f"json_extract_string(_doc, {lit('$.' + c)})"
+
+    con.execute("DROP TABLE IF EXISTS _rejects; DROP TABLE IF EXISTS _reject_scans")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _lines AS
+        SELECT row_number() OVER () AS _line, line AS _record
+        FROM read_csv(?, columns={{'line': 'VARCHAR'}}, header=false, auto_detect=false,
+                      delim=chr(30), quote='', escape='', store_rejects=true,
+                      rejects_table='_rejects', rejects_scan='_reject_scans',
+                      max_line_size={MAX_LINE_BYTES})
+        """,
+        [str(path)],
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _batch AS
+        WITH parsed AS (
+            SELECT _line, _record,
+                   CASE WHEN json_valid(_record) AND json_type(_record) = 'OBJECT' THEN _record END AS _doc
+            FROM _lines WHERE _record IS NOT NULL AND trim(_record) <> ''
+        )
+        SELECT _line, _record AS payload,
+               CASE WHEN _doc IS NULL AND NOT json_valid(_record) THEN 'malformed JSON'
+                    WHEN _doc IS NULL THEN 'JSON line is not an object'
+                    ELSE {_reason_sql(contract, field_sql)} END AS _reason,
+               _record
+        FROM parsed
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _parse_rejects AS
+        SELECT min(line) AS _line, 'unreadable line: ' || string_agg(DISTINCT error_message, '; ') AS _reason,
+               left(any_value(csv_line), {RECORD_SAMPLE_CHARS}) AS _record
+        FROM _rejects GROUP BY line
+        """
+    )
+    return con.execute("SELECT count(*) FROM _parse_rejects").fetchone()[0], ""
+
+
+def load_file(con, contract: SourceContract, path: Path, landing: Path) -> FileLoad:
+    rel = path.relative_to(landing).as_posix()
+    digest = _sha256(path)
+    size = path.stat().st_size
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    load_id = uuid.uuid4().hex[:16]
+    seen = con.execute(
+        "SELECT file FROM raw._load_log WHERE source=? AND sha256=? AND status='loaded' LIMIT 1",
+        [contract.name, digest],
+    ).fetchone()
+    if seen:
+        result = FileLoad(rel, "duplicate", message=f"same content as already loaded {seen[0]}")
+        if seen[0] == rel:  # the same file seen again: nothing to record
+            return result
+    else:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            stage = _stage_csv if contract.format == "csv" else _stage_jsonl
+            n_parse_rejects, notes = stage(con, contract, path)
+            n_rows, n_bad = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE _reason <> '') FROM _batch"
+            ).fetchone()
+            cols = ", ".join(q(c) for c in raw_columns(contract))
+            con.execute(
+                f"INSERT INTO {contract.table} ({cols}, _file, _line, _load_id, _loaded_at) "
+                f"SELECT {cols}, ?, _line, ?, ? FROM _batch WHERE _reason = ''",
+                [rel, load_id, now],
+            )
+            con.execute(
+                f"""
+                INSERT INTO quarantine.rejected_rows
+                SELECT ?, ?, _line, _reason, left(_record, {RECORD_SAMPLE_CHARS}), ?, ? FROM _batch WHERE _reason <> ''
+                UNION ALL
+                SELECT ?, ?, _line, _reason, _record, ?, ? FROM _parse_rejects
+                """,
+                [contract.name, rel, load_id, now] * 2,
+            )
+            result = FileLoad(
+                rel,
+                "loaded",
+                rows_read=n_rows + n_parse_rejects,
+                rows_loaded=n_rows - n_bad,
+                rows_quarantined=n_bad + n_parse_rejects,
+                message=notes,
+            )
+        except RefusedFile as exc:
+            con.execute("ROLLBACK")
+            result = FileLoad(rel, "refused", message=f"{rel}: {exc}")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            first_line = str(exc).strip().splitlines()[0]
+            result = FileLoad(rel, "refused", message=f"{rel}: cannot be read: {first_line[:300]}")
+        else:
+            _log(con, load_id, contract.name, digest, size, result, now)
+            con.execute("COMMIT")
+            return result
+    _log(con, load_id, contract.name, digest, size, result, now)
+    return result
+
+
+def _log(con, load_id, source, digest, size, r: FileLoad, now) -> None:
+    con.execute(
+        "INSERT INTO raw._load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [load_id, source, r.file, digest, size, r.status, r.rows_read, r.rows_loaded,
+         r.rows_quarantined, r.message, now],
+    )
+
+
+def source_files(contract: SourceContract, landing: Path) -> list[Path]:
+    return sorted(p for p in landing.glob(contract.path) if p.is_file() and not p.name.startswith("."))
+
+
+def load_source(con, contract: SourceContract, landing: Path | None = None) -> SourceLoad:
+    landing = landing or settings.landing_dir()
+    ensure_schemas(con)
+    ensure_raw_table(con, contract)
+    result = SourceLoad(contract.name)
+    for path in source_files(contract, landing):
+        result.files.append(load_file(con, contract, path, landing))
+    return result
+
+
+def connect(warehouse: Path | None = None) -> duckdb.DuckDBPyConnection:
+    path = warehouse or settings.warehouse_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path))
+
+
+def load_all(landing: Path | None = None, warehouse: Path | None = None) -> dict[str, SourceLoad]:
+    """Load every source of sources.yml (used by tests and scripts; Dagster runs one asset each)."""
+    with connect(warehouse) as con:
+        return {name: load_source(con, c, landing) for name, c in contracts().items()}

@@ -1,0 +1,53 @@
+"""One place that decides where everything lives.
+
+`CDW_HOME` (default `./data`, resolved against the current directory) holds:
+  landing/            source drops (and landing/_truth/ for the demo generator's ground truth)
+  warehouse.duckdb    the warehouse (one writer at a time)
+  exports/            audience files and their manifests
+  dagster/            DAGSTER_HOME: run history shared by `cdw run` and the UI
+
+Dagster, dbt (via the env vars exported by `export_env`), tests and the CLI all read it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+SOURCES_FILE = Path(__file__).resolve().parent / "sources.yml"
+
+
+def cdw_home() -> Path:
+    return Path(os.environ.get("CDW_HOME", "data")).expanduser().resolve()
+
+
+def landing_dir() -> Path:
+    return cdw_home() / "landing"
+
+
+def truth_dir() -> Path:
+    return landing_dir() / "_truth"
+
+
+def warehouse_path() -> Path:
+    return cdw_home() / "warehouse.duckdb"
+
+
+def exports_dir() -> Path:
+    return cdw_home() / "exports"
+
+
+def dagster_home() -> Path:
+    return cdw_home() / "dagster"
+
+
+def export_env() -> None:
+    """Make child processes (dbt, dagster) see the same absolute locations."""
+    home = cdw_home()
+    for d in (home, landing_dir(), exports_dir(), dagster_home()):
+        d.mkdir(parents=True, exist_ok=True)
+    os.environ["CDW_HOME"] = str(home)
+    os.environ["CDW_WAREHOUSE"] = str(warehouse_path())
+    os.environ.setdefault("DAGSTER_HOME", str(dagster_home()))
