@@ -1,0 +1,125 @@
+"""Extraction: contract checks, quarantine with reasons, refusal, idempotency, accounting."""
+
+from __future__ import annotations
+
+import gzip
+
+import duckdb
+import pytest
+
+from orchestration.extract.contracts import contracts
+from orchestration.extract.loader import load_source
+
+HEADER = "hs_object_id,firstname,lastname,email,lifecyclestage,createdate,lastmodifieddate"
+
+
+@pytest.fixture
+def landing(tmp_path):
+    d = tmp_path / "landing"
+    (d / "crm" / "contacts").mkdir(parents=True)
+    (d / "web" / "events").mkdir(parents=True)
+    return d
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    yield c
+    c.close()
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_rows_break_contract_go_to_quarantine_with_reason(landing, con):
+    write(
+        landing / "crm/contacts/a.csv",
+        HEADER + "\n"
+        "1,Ann,Lee,ann@x.com,lead,2024-01-01T00:00:00Z,2024-01-02T00:00:00Z\n"
+        "2,Bob,Ray,bob@x.com,lead,notadate,2024-01-02\n"
+        ",Eve,Moe,eve@x.com,lead,2024-01-01,2024-01-01\n"
+        "4,Zed,Q,z@x.com,boss,2024-01-01,2024-01-01\n"
+        "5,Old,Q,o@x.com,lead,0000-01-01,2024-01-01\n",
+    )
+    res = load_source(con, contracts()["crm_contacts"], landing)
+    s = res.summary()
+    assert s == {"files_loaded": 1, "files_skipped_duplicate": 0, "files_refused": 0,
+                 "rows_read": 5, "rows_loaded": 1, "rows_quarantined": 4}
+    reasons = dict(con.execute("SELECT _line, reason FROM quarantine.rejected_rows ORDER BY _line").fetchall())
+    assert reasons[3] == "createdate is not a valid timestamp: notadate"
+    assert reasons[4] == "missing required field hs_object_id"
+    assert reasons[5].startswith("lifecyclestage not an allowed value: boss")
+    assert "createdate is not a valid timestamp" in reasons[6]
+    assert con.execute("SELECT hs_object_id, _file, _line FROM raw.crm_contacts").fetchall() == [("1", "crm/contacts/a.csv", 2)]
+
+
+def test_reload_and_duplicate_delivery_add_nothing(landing, con):
+    body = HEADER + "\n1,Ann,Lee,ann@x.com,lead,2024-01-01,2024-01-02\n"
+    write(landing / "crm/contacts/a.csv", body)
+    contract = contracts()["crm_contacts"]
+    load_source(con, contract, landing)
+    write(landing / "crm/contacts/a_copy.csv", body)  # the same delivery under another name
+    second = load_source(con, contract, landing)
+    assert second.summary()["rows_loaded"] == 0
+    assert [f.status for f in second.files] == ["duplicate", "duplicate"]
+    assert con.execute("SELECT count(*) FROM raw.crm_contacts").fetchone()[0] == 1
+
+
+def test_file_missing_required_columns_is_refused_with_file_line_problem(landing, con):
+    write(landing / "crm/contacts/semi.csv", "hs_object_id;createdate;lastmodifieddate\n1;2024-01-01;2024-01-01\n")
+    res = load_source(con, contracts()["crm_contacts"], landing)
+    (f,) = res.files
+    assert f.status == "refused"
+    assert "crm/contacts/semi.csv: line 1: missing required column(s)" in f.message
+    assert con.execute("SELECT count(*) FROM raw.crm_contacts").fetchone()[0] == 0
+    log = con.execute("SELECT status, message FROM raw._load_log").fetchall()
+    assert log[0][0] == "refused"
+
+
+def test_broken_csv_row_is_quarantined_and_schema_drift_tolerated(landing, con):
+    write(
+        landing / "crm/contacts/b.csv",
+        HEADER + ",brand_new_column\n"
+        "1,Ann,Lee,ann@x.com,lead,2024-01-01,2024-01-02,x\n"
+        "2,Bob,Ray,bob@x.com,lead,2024-01-01,2024-01-02,x,too,many\n"
+        "3,Cy,Doe,cy@x.com,lead,2024-01-01,2024-01-02,x\n",
+    )
+    res = load_source(con, contracts()["crm_contacts"], landing)
+    s = res.summary()
+    assert s["rows_read"] == s["rows_loaded"] + s["rows_quarantined"] == 3
+    assert s["rows_quarantined"] == 1
+    assert "ignored extra columns ['brand_new_column']" in res.files[0].message
+    reason = con.execute("SELECT reason FROM quarantine.rejected_rows").fetchone()[0]
+    assert reason.startswith("unparseable CSV row")
+
+
+def test_jsonl_malformed_and_incomplete_events(landing, con):
+    lines = [
+        '{"messageId":"m1","type":"track","event":"Signed Up","timestamp":"2026-10-01T10:00:00Z","anonymousId":"a1"}',
+        '{"messageId":"m2","type":"page","timestamp":"2026-10-01T10:00:00Z"}',
+        '{"messageId":"m3","type":"tra',
+        "",
+        '["not", "an", "object"]',
+        '{"messageId":"m4","type":"page","timestamp":"2026-10-01T10:01:00Z","userId":"u1"}',
+    ]
+    with gzip.open(landing / "web/events/2026-10-01.jsonl.gz", "wt") as fh:
+        fh.write("\n".join(lines) + "\n")
+    res = load_source(con, contracts()["web_events"], landing)
+    assert res.summary()["rows_read"] == 5  # the blank line is not a row
+    assert res.summary()["rows_loaded"] == 2
+    reasons = dict(con.execute("SELECT _line, reason FROM quarantine.rejected_rows").fetchall())
+    assert reasons == {2: "needs one of anonymousId, userId", 3: "malformed JSON", 5: "JSON line is not an object"}
+    payload = con.execute("SELECT payload->>'$.event' FROM raw.web_events WHERE _line = 1").fetchone()[0]
+    assert payload == "Signed Up"
+
+
+def test_empty_and_non_utf8_files_are_refused(landing, con):
+    write(landing / "crm/contacts/empty.csv", "")
+    (landing / "crm/contacts/latin1.csv").write_bytes("hs_object_id,firstname\xe9\n".encode("latin-1"))
+    res = load_source(con, contracts()["crm_contacts"], landing)
+    msgs = {f.file: f.message for f in res.files}
+    assert all(f.status == "refused" for f in res.files)
+    assert "empty file" in msgs["crm/contacts/empty.csv"]
+    assert "not UTF-8" in msgs["crm/contacts/latin1.csv"]
