@@ -12,6 +12,7 @@ Dagster, dbt (via the env vars exported by `export_env`), tests and the CLI all 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -50,4 +51,9 @@ def export_env() -> None:
         d.mkdir(parents=True, exist_ok=True)
     os.environ["CDW_HOME"] = str(home)
     os.environ["CDW_WAREHOUSE"] = str(warehouse_path())
-    os.environ.setdefault("DAGSTER_HOME", str(dagster_home()))
+    os.environ["DAGSTER_HOME"] = str(dagster_home())
+    (dagster_home() / "dagster.yaml").touch()  # defaults: sqlite run/event storage in DAGSTER_HOME
+    # dbt is installed beside this Python: find it even when the venv is not activated
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")

@@ -45,7 +45,7 @@ def test_rows_break_contract_go_to_quarantine_with_reason(landing, con):
     )
     res = load_source(con, contracts()["crm_contacts"], landing)
     s = res.summary()
-    assert s == {"files_loaded": 1, "files_skipped_duplicate": 0, "files_refused": 0,
+    assert s == {"files_loaded": 1, "files_unchanged": 0, "files_skipped_duplicate": 0, "files_refused": 0,
                  "rows_read": 5, "rows_loaded": 1, "rows_quarantined": 4}
     reasons = dict(con.execute("SELECT _line, reason FROM quarantine.rejected_rows ORDER BY _line").fetchall())
     assert reasons[3] == "createdate is not a valid timestamp: notadate"
@@ -63,7 +63,7 @@ def test_reload_and_duplicate_delivery_add_nothing(landing, con):
     write(landing / "crm/contacts/a_copy.csv", body)  # the same delivery under another name
     second = load_source(con, contract, landing)
     assert second.summary()["rows_loaded"] == 0
-    assert [f.status for f in second.files] == ["duplicate", "duplicate"]
+    assert [f.status for f in second.files] == ["unchanged", "duplicate"]
     assert con.execute("SELECT count(*) FROM raw.crm_contacts").fetchone()[0] == 1
 
 

@@ -32,7 +32,7 @@ RECORD_SAMPLE_CHARS = 4000  # quarantine keeps the start of an offending record,
 @dataclass
 class FileLoad:
     file: str
-    status: str  # loaded | duplicate | refused
+    status: str  # loaded | unchanged (already loaded) | duplicate (same content, other name) | refused
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -53,6 +53,7 @@ class SourceLoad:
     def summary(self) -> dict:
         return {
             "files_loaded": self.count("loaded"),
+            "files_unchanged": self.count("unchanged"),
             "files_skipped_duplicate": self.count("duplicate"),
             "files_refused": self.count("refused"),
             "rows_read": self.total("rows_read"),
@@ -287,9 +288,9 @@ def load_file(con, contract: SourceContract, path: Path, landing: Path) -> FileL
         [contract.name, digest],
     ).fetchone()
     if seen:
+        if seen[0] == rel:  # the same file seen again by a later run: nothing to do or record
+            return FileLoad(rel, "unchanged")
         result = FileLoad(rel, "duplicate", message=f"same content as already loaded {seen[0]}")
-        if seen[0] == rel:  # the same file seen again: nothing to record
-            return result
     else:
         con.execute("BEGIN TRANSACTION")
         try:

@@ -1,0 +1,20 @@
+{#- The identity graph: source record node -> identifier node, for identifiers that passed the guardrails. -#}
+
+with
+
+record_identifiers as (
+
+    select * from {{ ref('int_identity_record_identifiers') }}
+
+)
+
+select
+    source,
+    source_record_id,
+    record_key,
+    identifier_type,
+    identifier_value,
+    identifier_node,
+    records_sharing_identifier
+from record_identifiers
+where is_usable

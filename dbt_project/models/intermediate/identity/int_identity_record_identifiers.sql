@@ -1,0 +1,169 @@
+{#-
+    Every identifier a source record carries, classified by the identity guardrails. Only
+    rows with suppression_reason NULL become edges (int_identity_edges); the others stay here
+    so every non-merge is explainable.
+
+    Guardrails, first match wins:
+      junk            value matches a pattern of seed identity_blocklist (test@test.com, 0000...)
+                      - the seed is a dependency of this model, read when it runs
+      role_mailbox    email whose local part (before any +tag) is in seed role_email_local_parts
+      shared          carried by more than var identity_max_records_per_identifier records of
+                      one source (one person legitimately has a few CRM duplicates, email
+                      members and devices; an office switchboard is on dozens of contacts)
+      shared          a phone or user id whose records carry more than var
+                      identity_max_emails_per_identifier distinct emails (a person has a work
+                      and a private address; a switchboard or shared login has many)
+      conflicting     a phone or user id on two records with different emails whose full
+                      names are less similar than var identity_min_name_similarity
+                      (Jaro-Winkler): two colleagues behind one switchboard, not one
+                      person with a typo in the name
+-#}
+
+-- depends_on: {{ ref('identity_blocklist') }}
+
+with
+
+records as (
+
+    select * from {{ ref('int_identity_records') }}
+
+),
+
+role_local_parts as (
+
+    select * from {{ ref('role_email_local_parts') }}
+
+),
+
+record_identifiers as (
+
+    select distinct source, source_record_id, record_key, identifier_type, identifier_value
+    from (
+        select source, source_record_id, record_key, 'email' as identifier_type, email_match_key as identifier_value from records
+        union all
+        select source, source_record_id, record_key, 'phone', phone_e164 from records
+        union all
+        select source, source_record_id, record_key, 'phone', secondary_phone_e164 from records
+        union all
+        select source, source_record_id, record_key, 'user', user_id from records
+    ) as carried
+    where identifier_value is not null
+
+),
+
+records_per_source as (
+
+    select
+        identifier_type,
+        identifier_value,
+        source,
+        count(*) as records
+    from record_identifiers
+    group by identifier_type, identifier_value, source
+
+),
+
+emails_per_identifier as (
+
+    select
+        record_identifiers.identifier_type,
+        record_identifiers.identifier_value,
+        count(distinct records.email_match_key) as emails
+    from record_identifiers
+    inner join records
+        on record_identifiers.record_key = records.record_key
+    where record_identifiers.identifier_type <> 'email'
+    group by record_identifiers.identifier_type, record_identifiers.identifier_value
+
+),
+
+{#- Pairs of records sharing a phone / user id but not their email: do their names agree? -#}
+name_conflicts as (
+
+    select
+        a.identifier_type,
+        a.identifier_value,
+        min({{ name_similarity("a_records.first_name || ' ' || a_records.last_name", "b_records.first_name || ' ' || b_records.last_name") }}) as min_name_similarity
+    from record_identifiers as a
+    inner join record_identifiers as b
+        on a.identifier_type = b.identifier_type
+        and a.identifier_value = b.identifier_value
+        and a.record_key < b.record_key
+    inner join records as a_records
+        on a.record_key = a_records.record_key
+    inner join records as b_records
+        on b.record_key = b_records.record_key
+    where a.identifier_type <> 'email'
+        and a_records.email_match_key <> b_records.email_match_key
+        and a_records.first_name is not null and a_records.last_name is not null
+        and b_records.first_name is not null and b_records.last_name is not null
+        and (a.identifier_type, a.identifier_value) in (
+            select identifier_type, identifier_value from records_per_source
+            group by identifier_type, identifier_value
+            having max(records) <= {{ var('identity_max_records_per_identifier') }}
+        )
+    group by a.identifier_type, a.identifier_value
+
+),
+
+identifiers as (
+
+    select
+        records_per_source.identifier_type,
+        records_per_source.identifier_value,
+        sum(records_per_source.records) as records_sharing_identifier,
+        max(records_per_source.records) as max_records_per_source,
+        count(*) as sources_sharing_identifier,
+        coalesce(max(emails_per_identifier.emails), 0) as emails_sharing_identifier,
+        min(name_conflicts.min_name_similarity) as min_name_similarity
+    from records_per_source
+    left join emails_per_identifier
+        on records_per_source.identifier_type = emails_per_identifier.identifier_type
+        and records_per_source.identifier_value = emails_per_identifier.identifier_value
+    left join name_conflicts
+        on records_per_source.identifier_type = name_conflicts.identifier_type
+        and records_per_source.identifier_value = name_conflicts.identifier_value
+    group by records_per_source.identifier_type, records_per_source.identifier_value
+
+),
+
+classified as (
+
+    select
+        identifiers.*,
+        case
+            when {{ identity_junk_reason('identifiers.identifier_type', 'identifiers.identifier_value') }} is not null
+                then 'junk: ' || {{ identity_junk_reason('identifiers.identifier_type', 'identifiers.identifier_value') }}
+            when identifiers.identifier_type = 'email'
+                and split_part({{ email_local_part('identifiers.identifier_value') }}, '+', 1)
+                    in (select local_part from role_local_parts)
+                then 'role_mailbox'
+            when identifiers.max_records_per_source > {{ var('identity_max_records_per_identifier') }}
+                then 'shared: on more than {{ var("identity_max_records_per_identifier") }} records of one source'
+            when identifiers.emails_sharing_identifier > {{ var('identity_max_emails_per_identifier') }}
+                then 'shared: with more than {{ var("identity_max_emails_per_identifier") }} distinct emails'
+            when identifiers.min_name_similarity < {{ var('identity_min_name_similarity') }}
+                then 'conflicting: records with different emails and names'
+        end as suppression_reason
+    from identifiers
+
+)
+
+select
+    record_identifiers.source,
+    record_identifiers.source_record_id,
+    record_identifiers.record_key,
+    record_identifiers.identifier_type,
+    record_identifiers.identifier_value,
+    record_identifiers.identifier_type || ':' || record_identifiers.identifier_value as identifier_node,
+    cast(classified.records_sharing_identifier as bigint) as records_sharing_identifier,
+    classified.max_records_per_source,
+    classified.sources_sharing_identifier,
+    classified.emails_sharing_identifier,
+    classified.min_name_similarity,
+    classified.suppression_reason,
+    classified.suppression_reason is null as is_usable
+from record_identifiers
+inner join classified
+    on record_identifiers.identifier_type = classified.identifier_type
+    and record_identifiers.identifier_value = classified.identifier_value

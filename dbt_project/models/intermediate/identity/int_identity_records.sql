@@ -1,0 +1,165 @@
+{#-
+    One row per source record that carries a person, with the identifiers it contributes to
+    the identity graph and the profile attributes survivorship chooses from.
+-#}
+{%- set profile_attributes = ['first_name', 'last_name', 'email', 'phone', 'job_title', 'company_name', 'crm_company_id', 'city', 'country', 'lifecycle_stage'] -%}
+
+with
+
+crm_contacts as (
+
+    select * from {{ ref('stg_crm__contacts') }}
+
+),
+
+email_members as (
+
+    select * from {{ ref('stg_marketing__email_members') }}
+
+),
+
+web_events as (
+
+    select
+        *,
+        -- Segment needs anonymousId or userId; a visitor seen only by userId is keyed by it
+        coalesce(anonymous_id, 'user:' || user_id) as visitor_id
+    from {{ ref('stg_web__events') }}
+
+),
+
+contact_records as (
+
+    select
+        'crm_contacts' as source,
+        cast(contact_id as varchar) as source_record_id,
+
+        -- identifiers
+        email_match_key,
+        phone_e164,
+        mobile_phone_e164 as secondary_phone_e164,
+        cast(null as varchar) as user_id,
+
+        -- profile attributes
+        first_name,
+        last_name,
+        email,
+        coalesce(phone_e164, mobile_phone_e164) as phone,
+        job_title,
+        company_name,
+        company_id as crm_company_id,
+        city,
+        country,
+        lifecycle_stage,
+
+        -- consent signals
+        is_email_opted_out,
+        cast(null as varchar) as email_status,
+
+        -- timestamps
+        updated_at as attributes_updated_at,
+        created_at as first_seen_at,
+        updated_at as last_seen_at
+
+    from crm_contacts
+
+),
+
+member_records as (
+
+    select
+        'email_members' as source,
+        member_id as source_record_id,
+
+        email_match_key,
+        phone_e164,
+        cast(null as varchar) as secondary_phone_e164,
+        cast(null as varchar) as user_id,
+
+        first_name,
+        last_name,
+        email,
+        phone_e164 as phone,
+        cast(null as varchar) as job_title,
+        cast(null as varchar) as company_name,
+        cast(null as bigint) as crm_company_id,
+        cast(null as varchar) as city,
+        cast(null as varchar) as country,
+        case when status = 'subscribed' then 'subscriber' end as lifecycle_stage,
+
+        cast(null as boolean) as is_email_opted_out,
+        status as email_status,
+
+        last_changed_at as attributes_updated_at,
+        coalesce(opted_in_at, last_changed_at) as first_seen_at,
+        last_changed_at as last_seen_at
+
+    from email_members
+
+),
+
+{#- A visitor's identity is what its latest identifying call said (identify traits, userId). -#}
+visitor_records as (
+
+    select
+        'web_visitors' as source,
+        visitor_id as source_record_id,
+
+        arg_max(email_match_key, occurred_at) filter (where email_match_key is not null) as email_match_key,
+        arg_max(phone_e164, occurred_at) filter (where phone_e164 is not null) as phone_e164,
+        cast(null as varchar) as secondary_phone_e164,
+        arg_max(user_id, occurred_at) filter (where user_id is not null) as user_id,
+
+        arg_max(first_name, occurred_at) filter (where first_name is not null) as first_name,
+        arg_max(last_name, occurred_at) filter (where last_name is not null) as last_name,
+        arg_max(email, occurred_at) filter (where email is not null) as email,
+        arg_max(phone_e164, occurred_at) filter (where phone_e164 is not null) as phone,
+        cast(null as varchar) as job_title,
+        cast(null as varchar) as company_name,
+        cast(null as bigint) as crm_company_id,
+        cast(null as varchar) as city,
+        cast(null as varchar) as country,
+        cast(null as varchar) as lifecycle_stage,
+
+        cast(null as boolean) as is_email_opted_out,
+        cast(null as varchar) as email_status,
+
+        max(occurred_at) filter (where email is not null or user_id is not null or first_name is not null) as attributes_updated_at,
+        min(occurred_at) as first_seen_at,
+        max(occurred_at) as last_seen_at
+
+    from web_events
+    where visitor_id is not null
+    group by visitor_id
+    having count(user_id) > 0 or count(email_match_key) > 0
+
+),
+
+unioned as (
+
+    select * from contact_records
+    union all
+    select * from member_records
+    union all
+    select * from visitor_records
+
+)
+
+select
+    source,
+    source_record_id,
+    source || ':' || source_record_id as record_key,
+    email_match_key,
+    phone_e164,
+    secondary_phone_e164,
+    user_id,
+    {% for attr in profile_attributes -%}
+    {{ attr }},
+    {% endfor -%}
+    is_email_opted_out,
+    email_status,
+    {{ count_not_null(profile_attributes) }} as completeness,
+    attributes_updated_at,
+    first_seen_at,
+    last_seen_at
+from unioned

@@ -1,0 +1,63 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'crm_contacts') }}
+
+),
+
+renamed as (
+
+    select
+        -- ids
+        try_cast(hs_object_id as bigint) as contact_id,
+        try_cast(associatedcompanyid as bigint) as company_id,
+
+        -- person
+        {{ clean_text('firstname') }} as first_name,
+        {{ clean_text('lastname') }} as last_name,
+        {{ clean_text('jobtitle') }} as job_title,
+        {{ clean_text('company') }} as company_name,
+        try_cast(date_of_birth as date) as date_of_birth,
+
+        -- contact points
+        email as email_raw,
+        {{ normalize_email('email') }} as email,
+        {{ email_match_key(normalize_email('email')) }} as email_match_key,
+        phone as phone_raw,
+        {{ normalize_phone_e164('phone', country_iso2('country')) }} as phone_e164,
+        mobilephone as mobile_phone_raw,
+        {{ normalize_phone_e164('mobilephone', country_iso2('country')) }} as mobile_phone_e164,
+
+        -- address
+        {{ clean_text('address') }} as address,
+        {{ clean_text('city') }} as city,
+        {{ clean_text('state') }} as state,
+        {{ clean_text('zip') }} as postal_code,
+        {{ clean_text('country') }} as country_raw,
+        {{ country_iso2('country') }} as country,
+
+        -- marketing / sales status
+        lower(trim(lifecyclestage)) as lifecycle_stage,
+        {{ clean_text('hs_lead_status') }} as lead_status,
+        coalesce({{ to_boolean('hs_email_optout') }}, false) as is_email_opted_out,
+
+        -- timestamps
+        {{ to_utc_timestamp('createdate') }} as created_at,
+        {{ to_utc_timestamp('lastmodifieddate') }} as updated_at,
+
+        -- lineage
+        _file,
+        _line,
+        _loaded_at
+
+    from source
+
+)
+
+{{ deduplicate(
+    relation='renamed',
+    partition_by='contact_id',
+    order_by='updated_at desc nulls last, _loaded_at desc, _file desc, _line desc',
+    row_key='_file, _line, _loaded_at'
+) }}

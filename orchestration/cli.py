@@ -1,0 +1,180 @@
+"""`cdw`: the command line of Customer Warehouse.
+
+  cdw generate --people N --seed S   demo sources into $CDW_HOME/landing/
+  cdw run                            materialize everything through Dagster, print a summary
+  cdw sql "SELECT ..."               query the warehouse read-only
+  cdw summary                        print the summary of the current warehouse again
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from orchestration import settings
+
+
+def _fail(msg: str, code: int = 2) -> int:
+    print(f"cdw: error: {msg}", file=sys.stderr)
+    return code
+
+
+def cmd_generate(args) -> int:
+    from orchestration.demo.generator import DEFAULT_END_DATE, generate
+
+    settings.export_env()
+    end = date.fromisoformat(args.end_date) if args.end_date else DEFAULT_END_DATE
+    t0 = time.perf_counter()
+    summary = generate(settings.landing_dir(), people=args.people, seed=args.seed, end_date=end, days=args.days)
+    print(f"generated demo sources for {args.people} people (seed {args.seed}) into {settings.landing_dir()} "
+          f"in {time.perf_counter() - t0:.1f}s")
+    for k, v in summary.items():
+        if isinstance(v, (int, float, str)):
+            print(f"  {k}: {v}")
+    return 0
+
+
+def landing_has_sources() -> bool:
+    from orchestration.extract.contracts import contracts
+    from orchestration.extract.loader import source_files
+
+    return any(source_files(c, settings.landing_dir()) for c in contracts().values())
+
+
+def cmd_run(args) -> int:
+    settings.export_env()
+    if not landing_has_sources():
+        return _fail(f"no source files in {settings.landing_dir()}: run `cdw generate` first (or `make run`)")
+    from orchestration.runner import run_pipeline
+
+    t0 = time.perf_counter()
+    result = run_pipeline(log_level=args.log_level)
+    seconds = time.perf_counter() - t0
+    checks = result.get_asset_check_evaluations()
+    print_summary(result.run_id, result.success, seconds, checks)
+    if not result.success:
+        failed_steps = [e.step_key for e in result.all_events if e.is_step_failure]
+        print(f"\nRUN FAILED (run id {result.run_id}); failed steps: {', '.join(failed_steps) or 'see UI'}", file=sys.stderr)
+        for ev in result.all_events:
+            if ev.is_step_failure and ev.step_failure_data and ev.step_failure_data.error:
+                print(f"  {ev.step_key}: {ev.step_failure_data.error.message.strip()[:500]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _table_counts(con) -> dict[str, list[tuple[str, int]]]:
+    layers: dict[str, list[tuple[str, int]]] = {}
+    tables = con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('raw','quarantine','staging','intermediate','marts') ORDER BY 1, 2"
+    ).fetchall()
+    for schema, name in tables:
+        n = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
+        layers.setdefault(schema, []).append((name, n))
+    return layers
+
+
+def print_summary(run_id: str | None, success: bool | None, seconds: float | None, checks=None) -> None:
+    import duckdb
+
+    wh = settings.warehouse_path()
+    print()
+    print("=" * 72)
+    if run_id:
+        print(f"Customer Warehouse run {run_id}: {'SUCCESS' if success else 'FAILED'} in {seconds:.1f}s")
+    print("=" * 72)
+    if not wh.exists():
+        print(f"no warehouse yet at {wh}")
+        return
+    with duckdb.connect(str(wh), read_only=True) as con:
+        layers = _table_counts(con)
+        print("Rows per layer:")
+        for schema in ("raw", "quarantine", "staging", "intermediate", "marts"):
+            tables = layers.get(schema, [])
+            total = sum(n for _, n in tables)
+            detail = ", ".join(f"{t}={n}" for t, n in tables if not t.startswith("_"))
+            print(f"  {schema:<13}{total:>10}  {detail}")
+        marts = dict(layers.get("marts", []))
+        if "customers" in marts:
+            records = marts.get("customer_source_records", 0)
+            print(f"Unified: {records} source records -> {marts['customers']} people; "
+                  f"{marts.get('accounts', 0)} accounts")
+    if checks is not None:
+        gx = [c for c in checks if c.asset_check_key.name.startswith("gx_")]
+        dbt_tests = [c for c in checks if not c.asset_check_key.name.startswith("gx_")]
+        failed_tests = [c for c in dbt_tests if not c.passed]
+        print(f"Quality gate: {sum(c.passed for c in gx)}/{len(gx)} GX suites passed, "
+              f"{len(dbt_tests) - len(failed_tests)}/{len(dbt_tests)} dbt tests passed")
+        for c in gx + failed_tests:
+            print(f"  {'PASS' if c.passed else 'FAIL'}  {c.asset_check_key.to_user_string()}")
+    exports = sorted(settings.exports_dir().rglob("*.manifest.json"))
+    print("Exports:")
+    for m in exports:
+        info = json.loads(m.read_text())
+        print(f"  {m.parent / info['file']}  ({info['rows']} rows, sha256 {info['sha256'][:12]}…)")
+    if not exports:
+        print("  none")
+    print("Next:")
+    print(f'  cdw sql "SELECT * FROM marts.customers LIMIT 5"      (CDW_HOME={settings.cdw_home()})')
+    print(f"  .venv/bin/duckdb -readonly {wh}")
+    print("  make ui   -> http://127.0.0.1:3000 (asset graph, checks, runs)")
+
+
+def cmd_summary(args) -> int:
+    print_summary(None, None, None)
+    return 0
+
+
+def cmd_sql(args) -> int:
+    import duckdb
+
+    wh = settings.warehouse_path()
+    if not wh.exists():
+        return _fail(f"no warehouse at {wh}: run `cdw run` first")
+    try:
+        with duckdb.connect(str(wh), read_only=True) as con:
+            rel = con.sql(args.query)
+            if rel is None:
+                return 0
+            rel.show(max_rows=args.max_rows, max_width=args.max_width)
+    except duckdb.IOException as exc:
+        return _fail(f"the warehouse is busy (a run holds the write lock?): {str(exc).splitlines()[0]}")
+    except duckdb.Error as exc:
+        return _fail(str(exc).strip().splitlines()[0])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cdw", description="Customer Warehouse command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="generate demo sources into $CDW_HOME/landing/")
+    g.add_argument("--people", type=int, default=3000)
+    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--days", type=int, default=30, help="days of web events")
+    g.add_argument("--end-date", default=None, help="last day of events (YYYY-MM-DD)")
+    g.set_defaults(func=cmd_generate)
+
+    r = sub.add_parser("run", help="run the whole pipeline through Dagster")
+    r.add_argument("--log-level", default="INFO", help="Dagster console log level (DEBUG shows every event)")
+    r.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("sql", help="query the warehouse read-only")
+    s.add_argument("query")
+    s.add_argument("--max-rows", type=int, default=40)
+    s.add_argument("--max-width", type=int, default=160)
+    s.set_defaults(func=cmd_sql)
+
+    sm = sub.add_parser("summary", help="print the warehouse summary")
+    sm.set_defaults(func=cmd_summary)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

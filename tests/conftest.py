@@ -1,0 +1,62 @@
+"""Shared fixtures: real pipeline runs on small generated data in temporary CDW_HOMEs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pytest
+
+DEMO_PEOPLE = 600
+DEMO_SEED = 11
+
+
+def use_home(home: Path) -> None:
+    """Point every component (settings, dbt via CDW_WAREHOUSE, Dagster via DAGSTER_HOME) at `home`."""
+    os.environ["CDW_HOME"] = str(home)
+    from orchestration import settings
+
+    settings.export_env()
+
+
+def raw_counts(warehouse: Path) -> dict[str, int]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' AND table_name NOT LIKE '\\_%' ESCAPE '\\'"
+        ).fetchall()
+        return {t: con.execute(f'SELECT count(*) FROM raw."{t}"').fetchone()[0] for (t,) in tables}
+
+
+@dataclass
+class DemoRun:
+    home: Path
+    first: object
+    second: object
+    raw_after_first: dict = field(default_factory=dict)
+    raw_after_second: dict = field(default_factory=dict)
+
+    @property
+    def warehouse(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    def sql(self, query: str, params=None):
+        with duckdb.connect(str(self.warehouse), read_only=True) as con:
+            return con.execute(query, params or []).fetchall()
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> DemoRun:
+    """Generate a demo population and run the full pipeline twice on it through Dagster."""
+    from orchestration.demo.generator import generate
+    from orchestration.runner import run_pipeline
+
+    home = tmp_path_factory.mktemp("cdw_demo")
+    use_home(home)
+    generate(home / "landing", people=DEMO_PEOPLE, seed=DEMO_SEED)
+    first = run_pipeline()
+    after_first = raw_counts(home / "warehouse.duckdb")
+    use_home(home)
+    second = run_pipeline()
+    return DemoRun(home, first, second, after_first, raw_counts(home / "warehouse.duckdb"))

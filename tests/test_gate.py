@@ -1,0 +1,60 @@
+"""A failing quality gate blocks the exports, keeps the last good ones, and the next good run recovers."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from conftest import use_home
+
+CONTACT_COLUMNS = ["hs_object_id", "firstname", "lastname", "email", "phone", "mobilephone", "company",
+                   "jobtitle", "address", "city", "state", "zip", "country", "date_of_birth",
+                   "lifecyclestage", "hs_lead_status", "hs_email_optout", "associatedcompanyid",
+                   "createdate", "lastmodifieddate"]
+
+
+def deliver_contact(landing, name, contact_id, firstname, modified):
+    path = landing / "crm" / "contacts" / name
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, CONTACT_COLUMNS)
+        w.writeheader()
+        w.writerow({"hs_object_id": contact_id, "firstname": firstname, "lastname": "Garbage",
+                    "email": "garbage.delivery@example-corp.com", "lifecyclestage": "lead",
+                    "createdate": "2026-10-01T00:00:00Z", "lastmodifieddate": modified})
+
+
+def test_failing_gate_blocks_export_and_next_good_run_recovers(tmp_path):
+    from orchestration.demo.generator import generate
+    from orchestration.runner import run_pipeline
+
+    home = tmp_path / "cdw"
+    use_home(home)
+    landing = home / "landing"
+    generate(landing, people=250, seed=5)
+    good = run_pipeline()
+    assert good.success
+    export = home / "exports" / "email_audience" / "email_audience.csv"
+    manifest = home / "exports" / "email_audience" / "email_audience.manifest.json"
+    good_bytes, good_manifest = export.read_bytes(), manifest.read_text()
+
+    # a CRM delivery whose contact carries a 5,000-character first name: valid CSV, passes the raw
+    # contract and dbt's key tests, but no real name looks like that
+    deliver_contact(landing, "contacts_broken.csv", 990000001, "X" * 5000, "2026-10-02T00:00:00Z")
+    use_home(home)
+    bad = run_pipeline()
+    assert not bad.success
+    evaluations = {e.asset_check_key.name: e for e in bad.get_asset_check_evaluations()}
+    failed = evaluations["gx_customers"]
+    assert not failed.passed
+    assert "expect_column_value_lengths_to_be_between(first_name)" in failed.metadata["failed_expectations"].value
+    assert "XXXX" not in str(failed.metadata["results"].value)  # samples are masked
+    materialized = {e.asset_key.to_user_string() for e in bad.get_asset_materialization_events()}
+    assert "exports/email_audience" not in materialized
+    assert export.read_bytes() == good_bytes and manifest.read_text() == good_manifest
+
+    # the source fixes the record (same id, newer version): the next run passes with no manual step
+    deliver_contact(landing, "contacts_fixed.csv", 990000001, "Xavier", "2026-10-03T00:00:00Z")
+    use_home(home)
+    recovered = run_pipeline()
+    assert recovered.success
+    assert json.loads(manifest.read_text())["run_id"] == recovered.run_id
