@@ -26,7 +26,9 @@ def _gate_results(context: dg.AssetExecutionContext, table_keys: list[dg.AssetKe
 @dg.asset(
     key=["exports", "email_audience"],
     group_name="exports",
-    deps=[dg.AssetKey(["marts", "email_audience"])],
+    # Blocking checks hold back only the *direct* downstream of the checked asset, so an export
+    # names every gated mart it is derived from, not only the one it reads.
+    deps=[dg.AssetKey(["marts", "email_audience"]), dg.AssetKey(["marts", "customers"])],
     description="CSV of people with email-marketing consent and a valid email, for the email "
     "platform, with a manifest (rows, sha256, run id, gate results). Written atomically; only "
     "after the quality gate on marts.email_audience passed.",
