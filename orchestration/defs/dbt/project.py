@@ -26,7 +26,13 @@ def _newest_source_mtime(project_dir: Path) -> float:
 @cache
 def dbt_project() -> DbtProject:
     settings.export_env()
-    project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR)
+    # CDW_DBT_TARGET_PATH lets several checkouts' worth of work (parallel test sessions, a
+    # benchmark beside a dev run) keep separate manifests and partial-parse state.
+    project = DbtProject(
+        project_dir=settings.DBT_PROJECT_DIR,
+        profiles_dir=settings.DBT_PROJECT_DIR,
+        target_path=os.environ.get("CDW_DBT_TARGET_PATH", "target"),
+    )
     # `dagster dev` re-parses on every load; elsewhere (cdw run, tests, a deployment) parse only
     # when the manifest is missing or older than the project's files.
     manifest = project.manifest_path
