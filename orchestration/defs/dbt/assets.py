@@ -43,7 +43,8 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource)
     """Staging, identity resolution and marts, built and tested by `dbt build`."""
     try:
         # row counts are read after dbt exits (dagster-dbt waits for DuckDB's writer to finish)
-        yield from dbt.cli(["build"], context=context).stream().fetch_row_counts()
+        target = Path(dbt_project().target_path) / f"{context.op_execution_context.op.name}-{context.run.run_id[:8]}"
+        yield from dbt.cli(["build"], context=context, target_path=target).stream().fetch_row_counts()
     finally:
         release_dbt_duckdb_handle()
 
