@@ -39,9 +39,9 @@ ui: install
 	@mkdir -p "$(CDW_HOME)/dagster"
 	DAGSTER_HOME="$(CDW_HOME)/dagster" $(VENV)/bin/dagster dev -w workspace.yaml
 
-## docs: dbt docs for analysts (offline), served on :8080
+## docs: dbt docs for analysts (offline), served on :8080; also target/static_index.html, one file to open without a server
 docs: install
-	cd dbt_project && CDW_WAREHOUSE="$(CDW_HOME)/warehouse.duckdb" ../$(VENV)/bin/dbt docs generate --profiles-dir . && \
+	cd dbt_project && CDW_WAREHOUSE="$(CDW_HOME)/warehouse.duckdb" ../$(VENV)/bin/dbt docs generate --static --profiles-dir . && \
 		CDW_WAREHOUSE="$(CDW_HOME)/warehouse.duckdb" ../$(VENV)/bin/dbt docs serve --profiles-dir . --port 8080 --no-browser
 
 clean:

@@ -2,8 +2,11 @@
 
   cdw generate --people N --seed S   demo sources into $CDW_HOME/landing/
   cdw run                            materialize everything through Dagster, print a summary
-  cdw sql "SELECT ..."               query the warehouse read-only
+  cdw sql "SELECT ..."               query the analyst snapshot (the warehouse before the first one)
+  cdw erase <email|phone|customer_id>   right to erasure (needs CDW_ERASURE_KEY)
+  cdw access <email|phone|customer_id>  right of access: one JSON about the person
   cdw summary                        print the summary of the current warehouse again
+  cdw explain <email|phone|customer_id>  records, identifiers, matches and guardrail refusals of a person
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ def cmd_generate(args) -> int:
     settings.export_env()
     end = date.fromisoformat(args.end_date) if args.end_date else DEFAULT_END_DATE
     t0 = time.perf_counter()
-    summary = generate(settings.landing_dir(), people=args.people, seed=args.seed, end_date=end, days=args.days)
+    summary = generate(settings.landing_dir(), people=args.people, seed=args.seed, end_date=end, days=args.days,
+                       hard=args.hard)
     print(f"generated demo sources for {args.people} people (seed {args.seed}) into {settings.landing_dir()} "
           f"in {time.perf_counter() - t0:.1f}s")
     for k, v in summary.items():
@@ -103,6 +107,8 @@ def print_summary(run_id: str | None, success: bool | None, seconds: float | Non
             records = marts.get("customer_source_records", 0)
             print(f"Unified: {records} source records -> {marts['customers']} people; "
                   f"{marts.get('accounts', 0)} accounts")
+        if "identity_accuracy" in marts:
+            print_identity_accuracy(con)
     if checks is not None:
         gx = [c for c in checks if c.asset_check_key.name.startswith("gx_")]
         dbt_tests = [c for c in checks if not c.asset_check_key.name.startswith("gx_")]
@@ -124,27 +130,114 @@ def print_summary(run_id: str | None, success: bool | None, seconds: float | Non
     print("  make ui   -> http://127.0.0.1:3000 (asset graph, checks, runs)")
 
 
-def cmd_summary(args) -> int:
-    print_summary(None, None, None)
-    return 0
+def print_identity_accuracy(con) -> None:
+    """The latest run's identity accuracy (marts.identity_accuracy)."""
+    rows = con.execute("""
+        select entity, records, clusters, match_rate, "precision", recall, f1 from marts.identity_accuracy
+        where run_id = (select run_id from marts.identity_accuracy order by measured_at desc limit 1)
+        order by entity desc""").fetchall()
+    for entity, records, clusters, match_rate, precision, recall, f1 in rows:
+        measured = (f"pairwise precision {precision:.4f}, recall {recall:.4f}, F1 {f1:.4f} (ground truth)"
+                    if precision is not None else "no ground truth")
+        print(f"Identity ({entity}): {records} records -> {clusters} clusters, match rate {match_rate:.3f}; {measured}")
 
 
-def cmd_sql(args) -> int:
+def cmd_explain(args) -> int:
     import duckdb
+
+    from orchestration.identity.explain import explain
 
     wh = settings.warehouse_path()
     if not wh.exists():
         return _fail(f"no warehouse at {wh}: run `cdw run` first")
     try:
         with duckdb.connect(str(wh), read_only=True) as con:
+            found, lines = explain(con, args.value)
+    except duckdb.IOException as exc:
+        return _fail(f"the warehouse is busy (a run holds the write lock?): {str(exc).splitlines()[0]}")
+    except duckdb.CatalogException as exc:
+        return _fail(f"identity tables missing, run `cdw run` first: {str(exc).splitlines()[0]}")
+    print("\n".join(lines))
+    return 0 if found else 1
+
+
+def cmd_summary(args) -> int:
+    print_summary(None, None, None)
+    return 0
+
+
+def cmd_sql(args) -> int:
+    """Analysts read the published snapshot (never locked by a run, never half-built); before the
+    first snapshot exists, or with --warehouse, the warehouse itself, read-only."""
+    import duckdb
+
+    from orchestration.governance.config import snapshot_path
+
+    snap = snapshot_path()
+    use_snapshot = snap.exists() and not args.warehouse
+    db = snap if use_snapshot else settings.warehouse_path()
+    if not db.exists():
+        return _fail(f"no warehouse at {db}: run `cdw run` first")
+    try:
+        with duckdb.connect(str(db), read_only=True) as con:
             rel = con.sql(args.query)
             if rel is None:
                 return 0
             rel.show(max_rows=args.max_rows, max_width=args.max_width)
     except duckdb.IOException as exc:
+        if use_snapshot:
+            return _fail(f"cannot open the analyst snapshot {db}: {str(exc).splitlines()[0]}")
         return _fail(f"the warehouse is busy (a run holds the write lock?): {str(exc).splitlines()[0]}")
     except duckdb.Error as exc:
         return _fail(str(exc).strip().splitlines()[0])
+    return 0
+
+
+def cmd_erase(args) -> int:
+    """Right to erasure: tombstone the person (keyed hashes), scrub published files now, then a
+    run purges raw and rebuilds everything and the erasure check scans every table and file."""
+    from orchestration.governance.erasure import ErasureError, request_erasure, scan
+
+    settings.export_env()
+    try:
+        summary = request_erasure(args.identifier, via="cli")
+    except ErasureError as exc:
+        return _fail(str(exc))
+    print(f"erasure {summary['erasure_id']} recorded: {summary['customers']} customer(s), "
+          f"{summary['source_records']} source record(s), {summary['identifiers']} identifier form(s) tombstoned; "
+          f"{summary['published_rows_scrubbed']} published row(s) scrubbed at once")
+    if args.no_run:
+        print("the next run purges raw data and rebuilds staging, marts, exports and the snapshot")
+        return 0
+    if not landing_has_sources():
+        return 0
+    from orchestration.runner import run_pipeline
+
+    result = run_pipeline(log_level=args.log_level)
+    if not result.success:
+        return _fail(f"the pipeline run after the erasure failed (run {result.run_id}); the tombstone stays "
+                     "in force and the next run enforces it", 1)
+    found = scan()["findings"]
+    if found:
+        return _fail("erased identifiers still found in: " + ", ".join(sorted(found)), 1)
+    print(f"run {result.run_id}: erased everywhere (warehouse, snapshot, exports scanned: nothing left)")
+    return 0
+
+
+def cmd_access(args) -> int:
+    """Right of access: one JSON with everything held about the person."""
+    from orchestration.governance.access import export_access
+    from orchestration.governance.erasure import ErasureError
+
+    settings.export_env()
+    try:
+        path, doc = export_access(args.identifier)
+    except ErasureError as exc:
+        return _fail(str(exc))
+    if not doc["customer_ids"]:
+        print(f"no person found for that identifier; wrote an empty access report to {path}")
+    else:
+        print(f"access report for {len(doc['customer_ids'])} customer(s) written to {path}")
     return 0
 
 
@@ -157,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--days", type=int, default=30, help="days of web events")
     g.add_argument("--end-date", default=None, help="last day of events (YYYY-MM-DD)")
+    g.add_argument("--hard", action="store_true",
+                   help="hard mode: nicknames, swapped names, typos, missing emails, family phones, shared devices")
     g.set_defaults(func=cmd_generate)
 
     r = sub.add_parser("run", help="run the whole pipeline through Dagster")
@@ -169,8 +264,24 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--max-width", type=int, default=160)
     s.set_defaults(func=cmd_sql)
 
+    s.add_argument("--warehouse", action="store_true", help="query the warehouse itself, not the analyst snapshot")
+
+    er = sub.add_parser("erase", help="right to erasure: forget a person (email, phone or customer_id) everywhere")
+    er.add_argument("identifier")
+    er.add_argument("--no-run", action="store_true", help="record the erasure; let the next run enforce it")
+    er.add_argument("--log-level", default="WARNING")
+    er.set_defaults(func=cmd_erase)
+
+    ac = sub.add_parser("access", help="right of access: write one JSON with everything held about a person")
+    ac.add_argument("identifier")
+    ac.set_defaults(func=cmd_access)
+
     sm = sub.add_parser("summary", help="print the warehouse summary")
     sm.set_defaults(func=cmd_summary)
+
+    ex = sub.add_parser("explain", help="why a person is who they are: records, edges, matches, refusals")
+    ex.add_argument("value", help="an email, a phone number or a customer_id")
+    ex.set_defaults(func=cmd_explain)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -33,3 +33,11 @@ def test_records_sharing_identifiers_transitively_are_one_component():
 def test_no_records_no_components():
     empty = pd.Series([], dtype=str)
     assert len(components.component_labels(empty, empty, empty)) == 0
+
+
+def test_probabilistic_pairs_join_components_too():
+    records = pd.Series(["crm_contacts:1", "crm_contacts:2", "crm_contacts:3"])
+    no_edges = pd.Series([], dtype=str)
+    labels = components.component_labels(records, no_edges, no_edges,
+                                         pd.Series(["crm_contacts:1"]), pd.Series(["crm_contacts:3"]))
+    assert labels[0] == labels[2] != labels[1]

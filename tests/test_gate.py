@@ -58,3 +58,48 @@ def test_failing_gate_blocks_export_and_next_good_run_recovers(tmp_path):
     recovered = run_pipeline()
     assert recovered.success
     assert json.loads(manifest.read_text())["run_id"] == recovered.run_id
+
+
+
+def test_delivery_with_too_many_quarantined_rows_blocks_until_the_source_redelivers(tmp_path):
+    """A raw gate failure stops the run before dbt: nothing downstream changes, the run names the
+    file; the source's corrected delivery lets the next run through with no manual step."""
+    from orchestration.demo.generator import generate
+    from orchestration.runner import run_pipeline
+
+    home = tmp_path / "cdw"
+    use_home(home)
+    landing = home / "landing"
+    generate(landing, people=120, seed=7)
+    assert run_pipeline().success
+    manifest = home / "exports" / "email_audience" / "email_audience.manifest.json"
+    good_manifest = manifest.read_text()
+
+    # 1 good row, 3 with a lifecycle stage the contract does not know: 75% quarantined
+    path = landing / "crm" / "contacts" / "contacts_batch.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, CONTACT_COLUMNS)
+        w.writeheader()
+        for i, stage in enumerate(["lead", "guru", "guru", "guru"]):
+            w.writerow({"hs_object_id": 990000100 + i, "firstname": "Batch", "lastname": f"Row{i}",
+                        "lifecyclestage": stage, "createdate": "2026-10-01T00:00:00Z",
+                        "lastmodifieddate": "2026-10-02T00:00:00Z"})
+    use_home(home)
+    bad = run_pipeline()
+    assert not bad.success
+    evaluations = {e.asset_check_key.name: e for e in bad.get_asset_check_evaluations()}
+    failed = evaluations["gx_raw_crm_contacts"]
+    assert not failed.passed
+    assert "worst_delivery_quarantine_rate" in failed.metadata["failed_expectations"].value
+    assert "crm/contacts/contacts_batch.csv" in failed.metadata["results"].value
+    materialized = {e.asset_key.to_user_string() for e in bad.get_asset_materialization_events()}
+    assert "raw/crm_contacts" in materialized  # the good row is loaded (lineage kept) ...
+    assert not any(k.startswith(("staging/", "marts/", "exports/")) for k in materialized)  # ... but goes no further
+    assert manifest.read_text() == good_manifest
+
+    # the source re-sends the batch corrected: the next run passes and publishes
+    path.with_name("contacts_batch_fixed.csv").write_text(path.read_text().replace(",guru,", ",lead,"))
+    use_home(home)
+    recovered = run_pipeline()
+    assert recovered.success
+    assert json.loads(manifest.read_text())["run_id"] == recovered.run_id

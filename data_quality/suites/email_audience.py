@@ -3,15 +3,21 @@
 import great_expectations as gx
 import great_expectations.expectations as gxe
 
+from data_quality.metrics import EMAIL_REGEX
+
 TABLE = "marts.email_audience"
 SEVERITY = "ERROR"
+TRACK_VOLUME = True
 PII_COLUMNS = {"email", "first_name", "last_name"}
+SAMPLE_KEYS = ["customer_id"]
 MAX_NAME_LENGTH = 200
-EMAIL_REGEX = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 def build_suite() -> gx.ExpectationSuite:
     suite = gx.ExpectationSuite(name="email_audience")
+    # segment size: an empty audience or one holding every customer is a broken consent join
+    suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1))
+    suite.add_expectation(gxe.ExpectColumnMaxToBeBetween(column="audience_share", min_value=0, max_value=0.99))
     suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column="customer_id"))
     suite.add_expectation(gxe.ExpectColumnValuesToBeUnique(column="customer_id"))
     suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column="email"))
@@ -20,4 +26,15 @@ def build_suite() -> gx.ExpectationSuite:
     # a name longer than this is a broken export or an injection attempt, not a name
     suite.add_expectation(gxe.ExpectColumnValueLengthsToBeBetween(column="first_name", min_value=1, max_value=MAX_NAME_LENGTH))
     suite.add_expectation(gxe.ExpectColumnValueLengthsToBeBetween(column="last_name", min_value=1, max_value=MAX_NAME_LENGTH))
+    # referential integrity and consent: every audience member is a customer who consented
+    suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(column="is_customer", value_set=[True]))
+    suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(column="has_consent", value_set=[True]))
     return suite
+
+
+def query() -> str:
+    return """
+SELECT a.customer_id, a.email, a.first_name, a.last_name,
+       c.customer_id IS NOT NULL AS is_customer, coalesce(c.email_marketing_consent, false) AS has_consent,
+       count(*) OVER () / greatest((SELECT count(*) FROM marts.customers), 1) AS audience_share
+FROM marts.email_audience a LEFT JOIN marts.customers c ON c.customer_id = a.customer_id"""

@@ -36,3 +36,20 @@
     {%- endfor %}
     end
 {%- endmacro %}
+
+{#- ORDER BY of an attribute's survivorship (var survivorship_rules[attribute], else its default), record_key last. -#}
+{% macro survivorship_order(attribute) -%}
+    {%- set all_rules = var('survivorship_rules', {}) -%}
+    {%- set rules = all_rules.get(attribute, all_rules.get('default', ['source_priority', 'recency', 'completeness'])) -%}
+    {%- set exprs = {
+        'source_priority': source_priority('source'),
+        'recency': 'attributes_updated_at desc nulls last',
+        'completeness': 'completeness desc',
+    } -%}
+    {%- for rule in rules -%}
+        {%- if rule not in exprs -%}
+            {{ exceptions.raise_compiler_error("survivorship_rules." ~ attribute ~ ": unknown rule '" ~ rule ~ "' (use source_priority, recency, completeness)") }}
+        {%- endif -%}
+        {{ exprs[rule] }}, {% endfor -%}
+    record_key
+{%- endmacro %}

@@ -20,3 +20,8 @@
 {% macro to_integer(expr) -%}
     cast(try_cast(nullif(trim({{ expr }}), '') as double) as bigint)
 {%- endmacro %}
+
+{#- Name key for matching: lower case, accents stripped, letters only ("Jean-Luc" -> "jeanluc"); NULL when empty. -#}
+{% macro name_key(expr) -%}
+    nullif({{ regexp_replace_all('lower(strip_accents(' ~ expr ~ '))', '[^a-z]', '') }}, '')
+{%- endmacro %}

@@ -44,3 +44,41 @@ def landing_files_sensor(context: dg.SensorEvaluationContext):
         return dg.SkipReason("no new files in landing/")
     context.update_cursor(str(newest))
     yield dg.RunRequest(run_key=f"landing-{newest}", tags={"cdw/new_files": str(len(new_files))})
+
+
+@dg.sensor(
+    job=full_pipeline,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Erasure requests: a file dropped in $CDW_HOME/landing/requests/ (one email, phone or "
+    "customer_id per line, or JSON {\"identifier\": ...}) is recorded in the tombstone ledger, the request "
+    "file is deleted (it holds the identifier) and a run purges and rebuilds everything.",
+)
+def erasure_requests_sensor(context: dg.SensorEvaluationContext):
+    from orchestration.governance.config import requests_dir
+    from orchestration.governance.erasure import ErasureError, request_erasure
+
+    folder = requests_dir()
+    files = sorted(p for p in folder.glob("*") if p.is_file() and not p.name.startswith(".")) if folder.exists() else []
+    if not files:
+        return dg.SkipReason("no erasure requests")
+    done = []
+    for path in files:
+        text = path.read_text(encoding="utf-8").strip()
+        try:
+            import json
+
+            identifiers = [json.loads(text)["identifier"]] if text.startswith("{") else [
+                line.strip() for line in text.splitlines() if line.strip()]
+            erasure_ids = [request_erasure(i, via="request_file")["erasure_id"] for i in identifiers]
+        except ErasureError as exc:  # key missing, warehouse busy: try again next tick
+            return dg.SkipReason(f"erasure request {path.name} not processed yet: {exc}")
+        except (ValueError, KeyError):
+            context.log.warning(f"erasure request {path.name} is not readable (one identifier per line or "
+                                "JSON {\"identifier\": ...}); left in place")
+            continue
+        path.unlink()
+        done.extend(erasure_ids)
+    if not done:
+        return dg.SkipReason("no readable erasure requests")
+    yield dg.RunRequest(run_key="erasure-" + "-".join(done), tags={"cdw/erasures": str(len(done))})

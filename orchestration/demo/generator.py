@@ -302,7 +302,7 @@ class _Csv:
 
 
 class _Generator:
-    def __init__(self, landing: Path, people: int, seed: int, end_date: date, days: int):
+    def __init__(self, landing: Path, people: int, seed: int, end_date: date, days: int, hard: bool = False):
         if people < 1 or days < 1:
             raise ValueError("people and days must be >= 1")
         self.landing = Path(landing)
@@ -320,6 +320,7 @@ class _Generator:
         self.pairs = 0
         self.email_counter = np.zeros(1 << 22, dtype=np.int32)
         self.counters = {"contact": 0, "deal": 0, "event": 0, "message": 0, "device": 0}
+        self.hard = bool(hard)
 
     # deterministic, independent random streams
     def rng(self, *key: int) -> np.random.Generator:
@@ -925,6 +926,8 @@ class _Generator:
                     bump("web_people_with_user_id")
             pairs += records * (records - 1) // 2
         self.pairs += pairs
+        if self.hard:
+            _harden_contacts(self, ci, C, c_person, m_person, dev_person)
 
         self._write_contacts_deals(rng, C, c_created, c_modified, c_dob, c_person, D, d_created, d_modified,
                                    d_close, d_contact_row)
@@ -1001,7 +1004,11 @@ class _Generator:
         d_ids = np.arange(self.counters["device"], self.counters["device"] + nd, dtype=np.uint64)
         self.counters["device"] += nd
         anon = _uuid4(_mix64(d_ids ^ np.uint64(self.salt)), _mix64(d_ids ^ np.uint64(self.salt ^ 0x5EED)))
-        self.truth_people.write_columns([["web_visitors"] * nd, anon, [f"P{p:08d}" for p in dev_person]])
+        if self.hard:
+            truth_anon, truth_person = _share_devices(self, ci, anon, dev_person, dev_kind)
+            self.truth_people.write_columns([["web_visitors"] * len(truth_anon), truth_anon, truth_person])
+        else:
+            self.truth_people.write_columns([["web_visitors"] * nd, anon, [f"P{p:08d}" for p in dev_person]])
         self.bump("web_visitors", nd)
 
         # the conversion flow of identifying devices: form page, conversion track, identify
@@ -1405,10 +1412,92 @@ def _postcode(c: int, key: str, r: random.Random) -> str:
     return f"{key}{int(r.random() * 100):02d}"
 
 
+# ---- hard mode ---------------------------------------------------------------------------
+# Extra noise for measuring identity resolution (generate(..., hard=True)). It only runs in
+# hard mode and draws from its own random streams, so the default output stays byte-identical.
+
+def _harden_contacts(g: "_Generator", ci: int, C: dict, c_person: list, m_person: list, dev_person: list) -> None:
+    """Nicknames, swapped first/last, extra typos and missing emails on duplicate CRM contacts;
+    family phones (and address and last name) shared by two different people."""
+    r = random.Random(int(g.rng(90, ci).integers(1 << 62)))
+    n = len(c_person)
+    for i in range(1, n):
+        if c_person[i] != c_person[i - 1]:
+            continue
+        first, last = C["firstname"][i], C["lastname"][i]
+        u = r.random()
+        if u < 0.15 and first in V.NICKNAMES:
+            nicks = V.NICKNAMES[first]
+            C["firstname"][i] = nicks[int(r.random() * len(nicks))]
+            g.bump("hard_nicknames")
+        elif u < 0.20 and first and last:
+            C["firstname"][i], C["lastname"][i] = last, first
+            g.bump("hard_swapped_names")
+        elif u < 0.35:
+            if r.random() < 0.5:
+                C["firstname"][i] = _typo(first, r.random(), r.random())
+            else:
+                C["lastname"][i] = _typo(last, r.random(), r.random())
+            g.bump("hard_extra_typos")
+        has_phone = bool(C["phone"][i] or C["mobilephone"][i])
+        if C["email"][i] and r.random() < (0.10 if has_phone else 0.03):
+            C["email"][i] = ""
+            g.bump("hard_missing_emails")
+    # family phones: a lone CRM contact (no other record anywhere) gets the phone, address and
+    # last name of another CRM person of the chunk - two different people on one home number
+    counts: dict = {}
+    for p in c_person:
+        counts[p] = counts.get(p, 0) + 1
+    elsewhere = set(m_person) | {f"P{d:08d}" for d in dev_person}
+    first_row: dict = {}
+    for i, p in enumerate(c_person):
+        first_row.setdefault(p, i)
+    lone = [i for p, i in first_row.items() if counts[p] == 1 and p not in elsewhere and C["email"][i]]
+    donors = [i for p, i in first_row.items() if C["phone"][i]]
+    for i in lone:
+        if not donors or r.random() >= 0.08:
+            continue
+        d = donors[int(r.random() * len(donors))]
+        if c_person[d] == c_person[i] or C["country"][d] != C["country"][i]:
+            continue
+        C["phone"][i] = C["phone"][d]
+        C["lastname"][i] = C["lastname"][d]
+        C["address"][i], C["city"][i], C["zip"][i] = C["address"][d], C["city"][d], C["zip"][d]
+        g.bump("hard_family_phones")
+
+
+def _share_devices(g: "_Generator", ci: int, anon: list, dev_person: list, dev_kind: list) -> tuple[list, list]:
+    """Reused anonymousIds: ~3 % of identifying devices are a device another person of the chunk
+    also identifies on (a family laptop). A device used by several people is nobody's profile:
+    the truth lists it as its own entity, `DEVICE-<anonymousId>`, so merging it is an error."""
+    rng = g.rng(91, ci)
+    idx = [i for i, k in enumerate(dev_kind) if k > 0]
+    shared: dict = {}
+    if len(idx) > 1:
+        for i in idx:
+            if rng.random() < 0.03:
+                j = idx[int(rng.integers(len(idx)))]
+                if dev_person[j] != dev_person[i]:
+                    anon[i] = anon[j]
+                    shared[anon[j]] = True
+    g.bump("hard_shared_devices", len(shared))
+    truth_anon, truth_person, seen = [], [], set()
+    for a, p in zip(anon, dev_person):
+        if a in seen:
+            continue
+        seen.add(a)
+        truth_anon.append(a)
+        truth_person.append(f"DEVICE-{a}" if a in shared else f"P{p:08d}")
+    return truth_anon, truth_person
+
+
 def generate(landing: Path, people: int, seed: int = 42, end_date: date = DEFAULT_END_DATE,
-             days: int = 30) -> dict:
-    """Write the demo sources for `people` simulated people into `landing`; return the summary."""
-    return _Generator(Path(landing), people, seed, end_date, days).run()
+             days: int = 30, hard: bool = False) -> dict:
+    """Write the demo sources for `people` simulated people into `landing`; return the summary.
+
+    hard=True adds the noise of `_harden_contacts` and `_share_devices` (nicknames, swapped
+    names, typos, missing emails, family phones, shared devices) on top of the default mess."""
+    return _Generator(Path(landing), people, seed, end_date, days, hard).run()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1419,9 +1508,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--landing", type=Path, default=Path("data/landing"))
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--end-date", default=DEFAULT_END_DATE.isoformat())
+    p.add_argument("--hard", action="store_true", help="more noise for identity resolution (see README)")
     a = p.parse_args(argv)
     t0 = time.perf_counter()
-    summary = generate(a.landing, a.people, a.seed, date.fromisoformat(a.end_date), a.days)
+    summary = generate(a.landing, a.people, a.seed, date.fromisoformat(a.end_date), a.days, a.hard)
     dt = time.perf_counter() - t0
     print(json.dumps({k: v for k, v in summary.items() if not isinstance(v, dict)}, indent=2))
     print(f"generated into {a.landing} in {dt:.1f}s", file=sys.stderr)

@@ -351,3 +351,29 @@ EMAIL_CAMPAIGN_KINDS = (
 DEAL_PRODUCTS = ("Starter", "Growth", "Enterprise", "Identity add-on", "Expansion", "Renewal")
 OPEN_STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled",
                "decisionmakerboughtin", "contractsent")
+
+# Hard mode: the short forms people type instead of their first name (formal -> nicknames).
+# The identity seed dbt_project/seeds/identity_nicknames.csv knows the same pairs, as a
+# production name-variant list would.
+NICKNAMES = {
+    "James": ("Jim", "Jimmy"), "John": ("Jack", "Johnny"), "Robert": ("Bob", "Rob", "Bobby"),
+    "Michael": ("Mike", "Mick"), "William": ("Will", "Bill", "Billy"), "David": ("Dave",),
+    "Richard": ("Rick", "Dick", "Rich"), "Joseph": ("Joe",), "Thomas": ("Tom", "Tommy"),
+    "Charles": ("Charlie", "Chuck"), "Christopher": ("Chris",), "Daniel": ("Dan", "Danny"),
+    "Matthew": ("Matt",), "Anthony": ("Tony",), "Donald": ("Don",), "Steven": ("Steve",),
+    "Andrew": ("Andy", "Drew"), "Joshua": ("Josh",), "Kenneth": ("Ken", "Kenny"),
+    "Timothy": ("Tim",), "Ronald": ("Ron",), "Edward": ("Ed", "Ted"), "Jeffrey": ("Jeff",),
+    "Nicholas": ("Nick",), "Jonathan": ("Jon",), "Stephen": ("Steve",), "Benjamin": ("Ben",),
+    "Samuel": ("Sam",), "Gregory": ("Greg",), "Alexander": ("Alex",), "Patrick": ("Pat",),
+    "Raymond": ("Ray",), "Zachary": ("Zach",), "Nathan": ("Nate",), "Peter": ("Pete",),
+    "Elizabeth": ("Liz", "Beth", "Betty"), "Patricia": ("Pat", "Patty"), "Jennifer": ("Jen", "Jenny"),
+    "Margaret": ("Maggie", "Peggy"), "Katherine": ("Kate", "Kathy"), "Catherine": ("Cathy", "Kate"),
+    "Rebecca": ("Becky",), "Kimberly": ("Kim",), "Deborah": ("Debbie", "Deb"), "Susan": ("Sue",),
+    "Jessica": ("Jess",), "Samantha": ("Sam",), "Victoria": ("Vicky",), "Christina": ("Chris", "Tina"),
+    "Pamela": ("Pam",), "Stephanie": ("Steph",), "Kathleen": ("Kathy",), "Amanda": ("Mandy",),
+    "Oliver": ("Ollie",), "Harry": ("Hal",), "Alfie": ("Alf",), "Frederick": ("Fred",),
+    "Eleanor": ("Ellie",), "Isabella": ("Bella",), "Maximilian": ("Max",), "Sebastian": ("Basti",),
+    "Tobias": ("Tobi",), "Matthias": ("Matze",), "Katharina": ("Kathi",), "Franziska": ("Franzi",),
+    "Johanna": ("Hanna",), "Stefanie": ("Steffi",), "Nicolas": ("Nico",), "Guillaume": ("Guillou",),
+    "Christophe": ("Chris",), "Mathieu": ("Mat",),
+}

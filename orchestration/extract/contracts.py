@@ -29,6 +29,7 @@ class SourceContract:
     required_any: tuple[tuple[str, ...], ...] = ()
     types: dict[str, str] = field(default_factory=dict)
     allowed: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    past_only: tuple[str, ...] = ()  # date/timestamp fields that cannot lie in the future
 
     @property
     def table(self) -> str:
@@ -49,6 +50,10 @@ def _parse(name: str, spec: dict) -> SourceContract:
     for col, typ in types.items():
         if typ not in VALID_TYPES:
             raise ContractError(f"sources.yml: {name}.{col}: unknown type {typ!r}")
+    past_only = tuple(spec.get("past_only") or ())
+    for col in past_only:
+        if types.get(col) not in ("date", "timestamp"):
+            raise ContractError(f"sources.yml: {name}.{col}: past_only needs a date or timestamp type")
     fields = set(columns) | set(spec.get("required") or ()) | set(types) | set(spec.get("allowed") or {})
     if fmt == "csv":
         unknown = fields - set(columns)
@@ -65,6 +70,7 @@ def _parse(name: str, spec: dict) -> SourceContract:
         required_any=tuple(tuple(g) for g in (spec.get("required_any") or ())),
         types=types,
         allowed={k: tuple(str(x) for x in v) for k, v in (spec.get("allowed") or {}).items()},
+        past_only=past_only,
     )
 
 

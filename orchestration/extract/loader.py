@@ -6,6 +6,13 @@ A file already loaded (same source, same sha256, whatever its name) is skipped a
 so re-running extraction or a duplicate delivery adds nothing. A file that cannot be read as
 its contract says (missing required columns, not UTF-8, unreadable) is refused: nothing of it
 is loaded and the load log says which file, which line and what is wrong.
+
+Every non-blank physical line is accounted for: DuckDB's CSV reader does the work when it
+parses one row per line with nothing rejected (checked against a line count); otherwise the
+file is re-read line by line in Python, so an unterminated quote or a bad byte costs one
+quarantined line, not the rest of the file, and `_line` stays the physical line number.
+Values longer than MAX_FIELD_CHARS (JSON lines over MAX_JSON_LINE_CHARS), dates in the future
+for `past_only` fields and truncated gzip streams are caught the same way.
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ import gzip
 import hashlib
 import io
 import uuid
+import zlib
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,6 +36,10 @@ from orchestration import settings
 LINEAGE_COLUMNS = ("_file", "_line", "_load_id", "_loaded_at")
 MAX_LINE_BYTES = 32 * 1024 * 1024
 RECORD_SAMPLE_CHARS = 4000  # quarantine keeps the start of an offending record, not megabytes
+MAX_FIELD_CHARS = 64 * 1024  # a CSV field longer than this is a broken export, not a value
+MAX_JSON_LINE_CHARS = 1024 * 1024  # a JSON event longer than this is quarantined
+MAX_RECORD_LINES = 1000  # a quoted CSV value spanning more physical lines is an unterminated quote
+FUTURE_TOLERANCE = "INTERVAL 2 DAY"  # clock skew allowed before a date counts as "in the future"
 
 
 @dataclass
@@ -116,23 +129,18 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _open_text(path: Path):
-    raw = gzip.open(path, "rb") if path.name.endswith(".gz") else path.open("rb")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-
-
 class RefusedFile(Exception):
     pass
 
 
 def _read_csv_header(path: Path) -> list[str]:
     try:
-        with _open_text(path) as fh:
-            first = fh.readline()
-    except UnicodeDecodeError as exc:
-        raise RefusedFile(f"line 1: header is not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    except (OSError, EOFError) as exc:
+        first_raw = next(iter(_physical_lines(path)), (1, b""))[1]
+    except OSError as exc:
         raise RefusedFile(f"line 1: cannot read file ({exc})") from None
+    first, problem = _decode(1, first_raw)
+    if problem:
+        raise RefusedFile(f"line 1: header is {problem}")
     if not first.strip():
         raise RefusedFile("line 1: empty file, no header")
     header = [h.strip() for h in next(csv.reader([first]))]
@@ -142,7 +150,8 @@ def _read_csv_header(path: Path) -> list[str]:
     return header
 
 
-def _check_sql(col: str, typ: str) -> str:
+def check_sql(col: str, typ: str) -> str:
+    """SQL true when the text in `col` does not parse as the contract type (shared with the gate)."""
     v = f"trim({col})"
     return {
         "date": f"coalesce(NOT year(try_cast({v} AS DATE)) BETWEEN 1900 AND 2100, true)",
@@ -153,9 +162,19 @@ def _check_sql(col: str, typ: str) -> str:
     }[typ]
 
 
-def _reason_sql(contract: SourceContract, field_sql) -> str:
+def future_sql(col: str, typ: str) -> str | None:
+    """SQL true when a date/timestamp lies in the future (beyond clock skew): impossible for a record."""
+    v = f"trim({col})"
+    if typ == "date":
+        return f"coalesce(try_cast({v} AS DATE) > current_date + {FUTURE_TOLERANCE}, false)"
+    if typ == "timestamp":
+        return f"coalesce(try_cast({v} AS TIMESTAMP) > now()::TIMESTAMP + {FUTURE_TOLERANCE}, false)"
+    return None
+
+
+def _reason_sql(contract: SourceContract, field_sql, extra: list[str] | None = None) -> str:
     """SQL for the reason a row breaks the contract ('' when it does not)."""
-    parts = []
+    parts = list(extra or [])
     for c in contract.required:
         f = field_sql(c)
         parts.append(f"CASE WHEN {f} IS NULL OR trim({f}) = '' THEN {lit('missing required field ' + c)} END")
@@ -165,9 +184,12 @@ def _reason_sql(contract: SourceContract, field_sql) -> str:
     for c, typ in contract.types.items():
         f = field_sql(c)
         parts.append(
-            f"CASE WHEN coalesce(trim({f}), '') <> '' AND {_check_sql(f, typ)} "
+            f"CASE WHEN coalesce(trim({f}), '') <> '' AND {check_sql(f, typ)} "
             f"THEN {lit(c + ' is not a valid ' + typ + ': ')} || left({f}, 60) END"
         )
+        future = future_sql(f, typ) if c in contract.past_only else None
+        if future:
+            parts.append(f"CASE WHEN {future} THEN {lit(c + ' is in the future: ')} || left({f}, 60) END")
     for c, values in contract.allowed.items():
         f = field_sql(c)
         allowed = ", ".join(lit(v) for v in values)
@@ -214,24 +236,147 @@ def _stage_csv(con, contract: SourceContract, path: Path) -> tuple[int, str]:
         """,
         [str(path)],
     )
+    if not _fast_parse_is_exact(con, path):
+        # DuckDB's reader rejected something or rows span lines: its row numbers are no longer
+        # physical lines, and an unterminated quote swallows the rest of the file. Re-read the
+        # file line by line so every physical line is accounted for.
+        _parse_csv_by_lines(con, path, header, select_cols)
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE _parse_rejects (_line BIGINT, _reason VARCHAR, _record VARCHAR)")
     record = "to_json(struct_pack(" + ", ".join(f"{q(c)} := {q(c)}" for c in contract.columns) + "))"
+    too_long = [
+        f"CASE WHEN length({q(c)}) > {MAX_FIELD_CHARS} THEN {lit(c + ' is too long: ')} || length({q(c)}) "
+        f"|| {lit(' characters (limit ' + str(MAX_FIELD_CHARS) + ')')} END"
+        for c in contract.columns
+    ]
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _batch AS
-        SELECT *, {_reason_sql(contract, field_sql)} AS _reason, {record} AS _record FROM _parsed
-        """
-    )
-    # rows the CSV reader itself could not parse (broken quoting, wrong column count, bad bytes)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _parse_rejects AS
-        SELECT min(line) AS _line,
-               'unparseable CSV row: ' || string_agg(DISTINCT error_type || ' (' || error_message || ')', '; ') AS _reason,
-               left(any_value(csv_line), {RECORD_SAMPLE_CHARS}) AS _record
-        FROM _rejects GROUP BY line
+        SELECT *, {_reason_sql(contract, field_sql, too_long)} AS _reason, {record} AS _record FROM _parsed
         """
     )
     return con.execute("SELECT count(*) FROM _parse_rejects").fetchone()[0], "; ".join(notes)
+
+
+def _fast_parse_is_exact(con, path: Path) -> bool:
+    """True when DuckDB parsed one row per physical line after the header (nothing rejected,
+    no blank lines, no value spanning lines), so row_number() + 1 is each row's physical line."""
+    if con.execute("SELECT count(*) FROM _rejects").fetchone()[0]:
+        return False
+    con.execute("DROP TABLE IF EXISTS _line_rejects; DROP TABLE IF EXISTS _line_reject_scans")
+    lines, blank = con.execute(
+        f"""
+        SELECT count(*), count(*) FILTER (WHERE line IS NULL OR trim(line) = '')
+        FROM read_csv(?, columns={{'line': 'VARCHAR'}}, header=false, auto_detect=false,
+                      delim=chr(30), quote='', escape='', store_rejects=true,
+                      rejects_table='_line_rejects', rejects_scan='_line_reject_scans',
+                      max_line_size={MAX_LINE_BYTES})
+        """,
+        [str(path)],
+    ).fetchone()
+    if blank or con.execute("SELECT count(*) FROM _line_rejects").fetchone()[0]:
+        return False
+    return lines - 1 == con.execute("SELECT count(*) FROM _parsed").fetchone()[0]
+
+
+def _physical_lines(path: Path):
+    """(line number, bytes without the line break) for every physical line; a truncated or
+    corrupt gzip stream is refused naming the line where it breaks."""
+    opener = gzip.open if path.name.endswith(".gz") else open
+    lineno = 0
+    try:
+        with opener(path, "rb") as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                yield lineno, raw.rstrip(b"\n").rstrip(b"\r")
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise RefusedFile(f"line {lineno + 1}: truncated or corrupt gzip stream ({exc})") from None
+
+
+def _decode(lineno: int, raw: bytes) -> tuple[str | None, str | None]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start})"
+    if lineno == 1:
+        text = text.removeprefix("\ufeff")
+    return text, None
+
+
+def _parse_csv_by_lines(con, path: Path, header: list[str], select_cols: str) -> None:
+    """Parse a CSV physical line by physical line into _parsed / _parse_rejects.
+
+    A record may continue over following lines only while a quote is open; if the quote never
+    closes (or the record then has the wrong number of fields), only its first line is rejected
+    and parsing resumes on the next line, so one stray quote cannot swallow the file.
+    """
+    import pyarrow as pa
+
+    ncols = len(header)
+    rows: list[list[str]] = []
+    row_lines: list[int] = []
+    rejects: list[tuple[int, str, str]] = []
+    pending: deque[tuple[int, bytes]] = deque()
+    source = _physical_lines(path)
+
+    def next_line():
+        return pending.popleft() if pending else next(source)
+
+    def reject(lineno: int, reason: str, text: str) -> None:
+        rejects.append((lineno, "unparseable CSV row: " + reason, text[:RECORD_SAMPLE_CHARS]))
+
+    while True:
+        try:
+            lineno, raw = next_line()
+        except StopIteration:
+            break
+        if lineno == 1:
+            continue  # the header, already checked
+        text, problem = _decode(lineno, raw)
+        if problem:
+            reject(lineno, problem, raw.decode("utf-8", "replace"))
+            continue
+        if not text.strip():
+            continue  # a blank line is not a row
+        span = [(lineno, raw, text)]
+        quotes = text.count('"')
+        while quotes % 2 and len(span) < MAX_RECORD_LINES:
+            try:
+                nxt = next_line()
+            except StopIteration:
+                break
+            nxt_text, nxt_problem = _decode(*nxt)
+            if nxt_problem:
+                pending.appendleft(nxt)
+                break
+            span.append((nxt[0], nxt[1], nxt_text))
+            quotes += nxt_text.count('"')
+        fields = None
+        if quotes % 2 == 0:
+            fields = next(csv.reader(io.StringIO("\n".join(t for _, _, t in span))), [])
+        if fields is not None and len(fields) == ncols:
+            rows.append(fields)
+            row_lines.append(lineno)
+            continue
+        problem = "unterminated quote" if fields is None else f"expected {ncols} fields, found {len(fields)}"
+        reject(lineno, problem, text)
+        for item in reversed(span[1:]):  # the lines a bad quote would have swallowed get their own turn
+            pending.appendleft((item[0], item[1]))
+
+    columns = {"_line": pa.array(row_lines, pa.int64())}
+    for i, h in enumerate(header):
+        columns[h] = pa.array([r[i] for r in rows], pa.string())
+    con.register("_py_rows", pa.table(columns))
+    con.register("_py_rejects", pa.table({
+        "_line": pa.array([r[0] for r in rejects], pa.int64()),
+        "_reason": pa.array([r[1] for r in rejects], pa.string()),
+        "_record": pa.array([r[2] for r in rejects], pa.string()),
+    }))
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _parsed AS SELECT _line, {select_cols} FROM _py_rows")
+        con.execute("CREATE OR REPLACE TEMP TABLE _parse_rejects AS SELECT * FROM _py_rejects")
+    finally:
+        con.unregister("_py_rows")
+        con.unregister("_py_rejects")
 
 
 def _stage_jsonl(con, contract: SourceContract, path: Path) -> tuple[int, str]:
@@ -250,6 +395,17 @@ def _stage_jsonl(con, contract: SourceContract, path: Path) -> tuple[int, str]:
         """,
         [str(path)],
     )
+    if con.execute("SELECT count(*) FROM _rejects").fetchone()[0]:
+        # a line DuckDB could not read (bad bytes) drops out and shifts the numbering: re-read
+        # the file line by line so every physical line keeps its number
+        _read_lines_by_python(con, path)
+    else:
+        con.execute("CREATE OR REPLACE TEMP TABLE _parse_rejects (_line BIGINT, _reason VARCHAR, _record VARCHAR)")
+    if not con.execute("SELECT count(*) FROM _lines WHERE trim(_record) <> ''").fetchone()[0] and not con.execute(
+        "SELECT count(*) FROM _parse_rejects"
+    ).fetchone()[0]:
+        raise RefusedFile("line 1: empty file, no JSON lines")
+    too_long = f"CASE WHEN length(_record) > {MAX_JSON_LINE_CHARS} THEN 'JSON line is too long: ' || length(_record) || ' characters (limit {MAX_JSON_LINE_CHARS})' END"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _batch AS
@@ -259,22 +415,40 @@ def _stage_jsonl(con, contract: SourceContract, path: Path) -> tuple[int, str]:
             FROM _lines WHERE _record IS NOT NULL AND trim(_record) <> ''
         )
         SELECT _line, _record AS payload,
-               CASE WHEN _doc IS NULL AND NOT json_valid(_record) THEN 'malformed JSON'
+               CASE WHEN length(_record) > {MAX_JSON_LINE_CHARS} THEN {too_long}
+                    WHEN _doc IS NULL AND NOT json_valid(_record) THEN 'malformed JSON'
                     WHEN _doc IS NULL THEN 'JSON line is not an object'
                     ELSE {_reason_sql(contract, field_sql)} END AS _reason,
                _record
         FROM parsed
         """
     )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _parse_rejects AS
-        SELECT min(line) AS _line, 'unreadable line: ' || string_agg(DISTINCT error_message, '; ') AS _reason,
-               left(any_value(csv_line), {RECORD_SAMPLE_CHARS}) AS _record
-        FROM _rejects GROUP BY line
-        """
-    )
     return con.execute("SELECT count(*) FROM _parse_rejects").fetchone()[0], ""
+
+
+def _read_lines_by_python(con, path: Path) -> None:
+    import pyarrow as pa
+
+    lines, texts, rejects = [], [], []
+    for lineno, raw in _physical_lines(path):
+        text, problem = _decode(lineno, raw)
+        if problem:
+            rejects.append((lineno, "unreadable line: " + problem, raw.decode("utf-8", "replace")[:RECORD_SAMPLE_CHARS]))
+        else:
+            lines.append(lineno)
+            texts.append(text)
+    con.register("_py_lines", pa.table({"_line": pa.array(lines, pa.int64()), "_record": pa.array(texts, pa.string())}))
+    con.register("_py_rejects", pa.table({
+        "_line": pa.array([r[0] for r in rejects], pa.int64()),
+        "_reason": pa.array([r[1] for r in rejects], pa.string()),
+        "_record": pa.array([r[2] for r in rejects], pa.string()),
+    }))
+    try:
+        con.execute("CREATE OR REPLACE TEMP TABLE _lines AS SELECT * FROM _py_lines")
+        con.execute("CREATE OR REPLACE TEMP TABLE _parse_rejects AS SELECT * FROM _py_rejects")
+    finally:
+        con.unregister("_py_lines")
+        con.unregister("_py_rejects")
 
 
 def load_file(con, contract: SourceContract, path: Path, landing: Path) -> FileLoad:
@@ -290,10 +464,18 @@ def load_file(con, contract: SourceContract, path: Path, landing: Path) -> FileL
     if seen:
         if seen[0] == rel:  # the same file seen again by a later run: nothing to do or record
             return FileLoad(rel, "unchanged")
+        if con.execute(
+            "SELECT 1 FROM raw._load_log WHERE source=? AND sha256=? AND file=? AND status='duplicate' LIMIT 1",
+            [contract.name, digest, rel],
+        ).fetchone():  # a duplicate already recorded: counted once, not once per run
+            return FileLoad(rel, "unchanged")
         result = FileLoad(rel, "duplicate", message=f"same content as already loaded {seen[0]}")
     else:
         con.execute("BEGIN TRANSACTION")
         try:
+            if path.name.endswith(".gz"):
+                for _ in _physical_lines(path):  # refuses a truncated stream, naming the line
+                    pass
             stage = _stage_csv if contract.format == "csv" else _stage_jsonl
             n_parse_rejects, notes = stage(con, contract, path)
             n_rows, n_bad = con.execute(

@@ -18,7 +18,13 @@ from orchestration.defs.dbt.project import dbt_project
 
 
 # dbt top folder -> Dagster group (the layers of DESIGN.md's flow)
-LAYER_GROUPS = {"staging": "staging", "intermediate": "identity", "marts": "marts"}
+LAYER_GROUPS = {
+    "staging": "staging",
+    "intermediate": "identity",
+    "intermediate/analytics": "marts",  # helpers of the analytics marts, not identity
+    "intermediate/governance": "governance",
+    "marts": "marts",
+}
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -31,8 +37,12 @@ class LayerTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         # fqn = [project, top folder, subfolder..., model]; seeds and tests sit with staging
         fqn = dbt_resource_props.get("fqn") or []
-        top = fqn[1] if len(fqn) > 2 else ""
-        return LAYER_GROUPS.get(top, "staging")
+        folders = fqn[1:-1]
+        for depth in (2, 1):  # the most specific mapping wins: intermediate/analytics before intermediate
+            key = "/".join(folders[:depth])
+            if len(folders) >= depth and key in LAYER_GROUPS:
+                return LAYER_GROUPS[key]
+        return "staging"
 
 
 TRANSLATOR = LayerTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))

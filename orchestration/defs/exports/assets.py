@@ -1,13 +1,28 @@
-"""Exports: audience files for activation, downstream of the blocking quality gate."""
+"""Exports: activation downstream of the blocking quality gate, one asset per destination.
+
+Every file export is written atomically with a manifest (rows, sha256, run id, gate results,
+consent purpose), is reproducible (same warehouse -> byte-identical data file: rows sorted,
+no timestamps in the data) and is logged in the governance audit log. Only people whose
+consent for the destination's purpose holds are exported (marts.email_audience /
+marts.ad_audience filter by the consent ledger); erased people are gone from the marts.
+"""
 
 
 import dagster as dg
 import duckdb
 
 from orchestration import settings
+from orchestration.defs.exports.crm import CrmClient, CrmError, write_back
 from orchestration.files import write_export
+from orchestration.governance import audit
+from orchestration.governance.hashing import hashed
 
 EMAIL_AUDIENCE_COLUMNS = ["customer_id", "email", "first_name", "last_name", "country"]
+
+CUSTOMERS = dg.AssetKey(["marts", "customers"])
+EMAIL_AUDIENCE = dg.AssetKey(["marts", "email_audience"])
+AD_AUDIENCE = dg.AssetKey(["marts", "ad_audience"])
+CONSENT_LEDGER = dg.AssetKey(["marts", "consent_ledger"])
 
 
 def _gate_results(context: dg.AssetExecutionContext, table_keys: list[dg.AssetKey]) -> dict:
@@ -23,12 +38,31 @@ def _gate_results(context: dg.AssetExecutionContext, table_keys: list[dg.AssetKe
     return dict(sorted(results.items()))
 
 
+def _export(context, name: str, header: list[str], rows: list, destination: str, purpose: str,
+            reads: list[dg.AssetKey]) -> dg.MaterializeResult:
+    folder = settings.exports_dir() / name
+    manifest = write_export(folder, name, header, rows, {
+        "destination": destination,
+        "consent_purpose": purpose,
+        "run_id": context.run.run_id,
+        "gate_results": _gate_results(context, reads),
+    })
+    audit.record("data_export", target=name, rows=manifest["rows"], run_id=context.run.run_id,
+                 destination=destination, consent_purpose=purpose, sha256=manifest["sha256"])
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": manifest["rows"],
+        "path": str(folder / f"{name}.csv"),
+        "sha256": manifest["sha256"],
+        "consent_purpose": purpose,
+    })
+
+
 @dg.asset(
     key=["exports", "email_audience"],
     group_name="exports",
     # Blocking checks hold back only the *direct* downstream of the checked asset, so an export
     # names every gated mart it is derived from, not only the one it reads.
-    deps=[dg.AssetKey(["marts", "email_audience"]), dg.AssetKey(["marts", "customers"])],
+    deps=[EMAIL_AUDIENCE, CUSTOMERS, CONSENT_LEDGER],
     description="CSV of people with email-marketing consent and a valid email, for the email "
     "platform, with a manifest (rows, sha256, run id, gate results). Written atomically; only "
     "after the quality gate on marts.email_audience passed.",
@@ -39,22 +73,117 @@ def email_audience_export(context: dg.AssetExecutionContext) -> dg.MaterializeRe
         rows = con.execute(
             f"SELECT {', '.join(EMAIL_AUDIENCE_COLUMNS)} FROM marts.email_audience ORDER BY customer_id"
         ).fetchall()
-    manifest = write_export(
-        settings.exports_dir() / "email_audience",
-        "email_audience",
-        EMAIL_AUDIENCE_COLUMNS,
-        rows,
-        {
-            "destination": "email_platform",
-            "consent_purpose": "email_marketing",
-            "run_id": context.run.run_id,
-            "gate_results": _gate_results(context, [dg.AssetKey(["marts", "email_audience"]), dg.AssetKey(["marts", "customers"])]),
-        },
+    return _export(context, "email_audience", EMAIL_AUDIENCE_COLUMNS, rows, "email_platform", "email_marketing",
+                   [EMAIL_AUDIENCE, CUSTOMERS, CONSENT_LEDGER])
+
+
+def ad_audience_rows(con, platform: str) -> tuple[list[str], list[tuple]]:
+    """Hashed identifiers of the people with ads consent, normalized by `platform`'s rules.
+    Sorted by the hashes, so the same warehouse gives the same bytes."""
+    people = con.execute("SELECT email, phone, country FROM marts.ad_audience").fetchall()
+    if platform == "google_customer_match":
+        # Customer Match upload file: hashed Email / Phone, Country in clear (ISO2)
+        header = ["Email", "Phone", "Country"]
+        rows = [(hashed(platform, "email", e) or "", hashed(platform, "phone", p, c) or "", c or "") for e, p, c in people]
+    else:
+        # Meta customer list: hashed email / phone (country not sent)
+        header = ["email", "phone"]
+        rows = [(hashed(platform, "email", e) or "", hashed(platform, "phone", p, c) or "") for e, p, c in people]
+    return header, sorted(r for r in rows if r[0] or r[1])
+
+
+def build_ad_audience_export(platform: str, title: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        key_prefix=["exports"],
+        name=platform,
+        group_name="exports",
+        deps=[AD_AUDIENCE, CUSTOMERS, CONSENT_LEDGER],
+        description=f"{title} audience: SHA-256 of the email and phone of every person whose `ads` "
+        f"consent holds, normalized by {title}'s documented rules (orchestration/governance/hashing.py); "
+        "atomic CSV with a manifest; only after the quality gate passed.",
+        kinds={"csv"},
     )
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": manifest["rows"],
-            "path": str(settings.exports_dir() / "email_audience" / "email_audience.csv"),
-            "sha256": manifest["sha256"],
-        }
-    )
+    def _ad_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+            header, rows = ad_audience_rows(con, platform)
+        return _export(context, platform, header, rows, platform, "ads", [AD_AUDIENCE, CUSTOMERS, CONSENT_LEDGER])
+
+    return _ad_export
+
+
+google_customer_match_export = build_ad_audience_export("google_customer_match", "Google Customer Match")
+meta_custom_audience_export = build_ad_audience_export("meta_custom_audience", "Meta custom audiences")
+
+
+# --- CRM write-back -----------------------------------------------------------------------
+
+def _has(con, schema: str, table: str) -> bool:
+    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                       [schema, table]).fetchone()[0] > 0
+
+
+def crm_updates(con) -> dict[str, dict]:
+    """CRM contact id -> the properties to write back (lead score, lifecycle stage, segments),
+    from whichever marts exist."""
+    joins, lead_score, lifecycle = [], "NULL", "cu.lifecycle_stage"
+    segments = ["r.rfm_segment"] if _has(con, "marts", "customer_rfm") else []
+    if _has(con, "marts", "customer_rfm"):
+        joins.append("LEFT JOIN marts.customer_rfm r ON r.customer_id = m.customer_id")
+    if _has(con, "marts", "lead_scores"):
+        joins.append("LEFT JOIN marts.lead_scores ls ON ls.customer_id = m.customer_id")
+        lead_score = "ls.lead_score"
+    if _has(con, "marts", "customer_lifecycle"):
+        joins.append("LEFT JOIN marts.customer_lifecycle lc ON lc.customer_id = m.customer_id")
+        lifecycle = "coalesce(lc.lifecycle_stage, cu.lifecycle_stage)"
+    for audience in ("email_audience", "ad_audience"):
+        if _has(con, "marts", audience):
+            joins.append(f"LEFT JOIN marts.{audience} a_{audience} ON a_{audience}.customer_id = m.customer_id")
+            segments.append(f"CASE WHEN a_{audience}.customer_id IS NOT NULL THEN '{audience}' END")
+    seg_sql = "array_to_string(list_sort(list_filter([" + ", ".join(segments) + "], x -> x IS NOT NULL)), ';')" if segments else "''"
+    rows = con.execute(f"""
+        SELECT m.source_record_id, m.customer_id, CAST({lead_score} AS VARCHAR), {lifecycle}, {seg_sql}
+        FROM marts.customer_source_records m
+        JOIN marts.customers cu ON cu.customer_id = m.customer_id
+        {' '.join(joins)}
+        WHERE m.source = 'crm_contacts'
+        ORDER BY 1""").fetchall()
+    return {
+        contact_id: {"cdw_customer_id": cid, "cdw_lead_score": score or "", "cdw_lifecycle_stage": stage or "",
+                     "cdw_segments": segs or ""}
+        for contact_id, cid, score, stage, segs in rows
+    }
+
+
+CRM_DEPS = [CUSTOMERS, dg.AssetKey(["marts", "customer_source_records"]), dg.AssetKey(["marts", "customer_rfm"]),
+            EMAIL_AUDIENCE, AD_AUDIENCE]
+
+
+@dg.asset(
+    key=["exports", "crm_writeback"],
+    group_name="exports",
+    deps=CRM_DEPS,
+    description="Reverse ETL: lead score, lifecycle stage and segments of every CRM contact pushed to the "
+    "CRM over its batch update API (HubSpot shape), only contacts whose values changed since the last "
+    "send; 429/5xx retried. Base URL and token from CDW_CRM_URL / CDW_CRM_TOKEN; without a URL it "
+    "records 'not configured' and sends nothing.",
+    kinds={"hubspot"},
+)
+def crm_writeback(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    base_url = dg.EnvVar("CDW_CRM_URL").get_value()
+    if not base_url:
+        context.log.info("CRM write-back not configured (CDW_CRM_URL unset): nothing sent")
+        return dg.MaterializeResult(metadata={"status": "not configured", "sent": 0})
+    token = dg.EnvVar("CDW_CRM_TOKEN").get_value() or ""
+    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+        updates = crm_updates(con)
+    client = CrmClient(base_url, token)
+    try:
+        result = write_back(client, updates, settings.exports_dir() / "crm_writeback" / "state.json")
+    except CrmError as exc:
+        raise dg.Failure(f"CRM write-back failed: {exc}") from None
+    audit.record("data_export", target="crm_writeback", rows=result["sent"], run_id=context.run.run_id,
+                 destination="crm", consent_purpose="none (legitimate interest: the CRM's own records)")
+    return dg.MaterializeResult(metadata={"status": "sent", **result, "dagster/row_count": result["sent"]})
+
+
+export_assets = [email_audience_export, google_customer_match_export, meta_custom_audience_export, crm_writeback]

@@ -5,6 +5,7 @@ import dagster as dg
 
 from orchestration.extract.contracts import SourceContract, contracts
 from orchestration.extract.loader import connect, load_source
+from orchestration.governance.erasure import enforce_after_load
 from orchestration import settings
 
 EXTRACT_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
@@ -23,6 +24,7 @@ def build_extract_asset(contract: SourceContract) -> dg.AssetsDefinition:
     def _extract(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         with connect() as con:
             result = load_source(con, contract, settings.landing_dir())
+            enforce_after_load(con, contract.name)  # erasures (tombstones) and retention, before anything reads raw
             table_rows = con.execute(f"SELECT count(*) FROM {contract.table}").fetchone()[0]
             quarantined_total = con.execute(
                 "SELECT count(*) FROM quarantine.rejected_rows WHERE source = ?", [contract.name]

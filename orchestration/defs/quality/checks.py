@@ -1,7 +1,12 @@
 """The quality gate: every GX suite in data_quality/suites/ as a blocking Dagster asset check.
 
-A failing ERROR-severity suite stops everything downstream of its table (exports, publish);
-a WARN suite is shown in the UI but lets the run go on.
+A failing critical expectation of an ERROR suite stops everything downstream of its table
+(exports, publish); warnings (a WARN suite, or an expectation built with severity="warning")
+are shown in the UI but let the run go on. Every evaluation is appended to
+quality.gate_history, the memory of the last good run (volume check, delivery window).
+
+Dagster blocks only the *direct* downstream of a checked asset: an asset that must never run
+on data that failed any gate lists `gated_asset_keys()` in its deps.
 """
 
 
@@ -17,21 +22,35 @@ def _asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(table.split("."))
 
 
+def gated_asset_keys() -> list[dg.AssetKey]:
+    """Every table a GX suite checks (for deps of exports/publish: blocking holds direct downstream only)."""
+    return sorted({_asset_key(m.TABLE) for m in suite_modules()}, key=lambda k: k.to_user_string())
+
+
+def _result(e) -> str:
+    if e.success:
+        return "pass"
+    return "FAIL" if e.severity == "critical" else "WARN"
+
+
 def _metadata(outcome) -> dict:
     lines = ["| expectation | result | observed | unexpected | samples (masked) |", "|---|---|---|---|---|"]
     for e in outcome.expectations:
-        samples = ", ".join(e.samples).replace("|", "/")
+        samples = "; ".join(e.samples).replace("|", "/")
         lines.append(
-            f"| {e.label()} | {'pass' if e.success else 'FAIL'} | {e.observed if e.observed is not None else ''} "
+            f"| {e.label()} | {_result(e)} | {e.observed if e.observed is not None else ''} "
             f"| {e.unexpected_count if e.unexpected_count is not None else ''} | {samples} |"
         )
     return {
         "suite": outcome.suite,
         "rows_validated": outcome.rows,
+        "table_rows": outcome.table_rows if outcome.table_rows is not None else -1,
+        "blocking_failure": outcome.blocking,
         "expectations_evaluated": len(outcome.expectations),
         "expectations_failed": len(outcome.failed),
         "failed_expectations": ", ".join(e.label() for e in outcome.failed) or "none",
         "gate_seconds": outcome.seconds,
+        "read_seconds": outcome.read_seconds,
         "results": dg.MetadataValue.md("\n".join(lines)),
     }
 
@@ -49,13 +68,18 @@ def build_gx_check(module: ModuleType) -> dg.AssetChecksDefinition:
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         from data_quality.runner import validate_table
 
-        outcome = validate_table(module, settings.warehouse_path())
+        outcome = validate_table(module, settings.warehouse_path(), run_id=context.run.run_id, record=True)
         if not outcome.success:
-            context.log.error(
-                f"quality gate {suite_name} failed on {module.TABLE}: "
+            log = context.log.error if outcome.blocking else context.log.warning
+            log(
+                f"quality gate {suite_name} {'failed' if outcome.blocking else 'warns'} on {module.TABLE}: "
                 + "; ".join(f"{e.label()} observed {e.observed}" for e in outcome.failed)
             )
-        return dg.AssetCheckResult(passed=outcome.success, severity=severity, metadata=_metadata(outcome))
+        return dg.AssetCheckResult(
+            passed=outcome.success,
+            severity=severity if outcome.blocking else dg.AssetCheckSeverity.WARN,
+            metadata=_metadata(outcome),
+        )
 
     return _check
 

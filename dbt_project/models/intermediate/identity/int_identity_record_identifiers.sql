@@ -3,7 +3,8 @@
     rows with suppression_reason NULL become edges (int_identity_edges); the others stay here
     so every non-merge is explainable.
 
-    Guardrails, first match wins:
+    Guardrails, first match wins (a shared device overrides them all for its own record):
+      shared_device   a web visitor that identified as several people (see shared_devices)
       junk            value matches a pattern of seed identity_blocklist (test@test.com, 0000...)
                       - the seed is a dependency of this model, read when it runs
       role_mailbox    email whose local part (before any +tag) is in seed role_email_local_parts
@@ -77,13 +78,22 @@ emails_per_identifier as (
 
 ),
 
-{#- Pairs of records sharing a phone / user id but not their email: do their names agree? -#}
+{#-
+    Pairs of records sharing a phone / user id but not their email: do their names agree?
+    First and last name are compared on their own (nicknames folded, swapped first/last
+    allowed): a family on one home phone shares the last name, not the first.
+-#}
 name_conflicts as (
 
     select
         a.identifier_type,
         a.identifier_value,
-        min({{ name_similarity("a_records.first_name || ' ' || a_records.last_name", "b_records.first_name || ' ' || b_records.last_name") }}) as min_name_similarity
+        min(greatest(
+            least({{ name_similarity('a_records.first_name_key', 'b_records.first_name_key') }},
+                  {{ name_similarity('a_records.last_name_key', 'b_records.last_name_key') }}),
+            least({{ name_similarity('a_records.first_name_key', 'b_records.last_name_key') }},
+                  {{ name_similarity('a_records.last_name_key', 'b_records.first_name_key') }})
+        )) as min_name_similarity
     from record_identifiers as a
     inner join record_identifiers as b
         on a.identifier_type = b.identifier_type
@@ -94,9 +104,9 @@ name_conflicts as (
     inner join records as b_records
         on b.record_key = b_records.record_key
     where a.identifier_type <> 'email'
-        and a_records.email_match_key <> b_records.email_match_key
-        and a_records.first_name is not null and a_records.last_name is not null
-        and b_records.first_name is not null and b_records.last_name is not null
+        and coalesce(a_records.email_match_key, '') <> coalesce(b_records.email_match_key, '~')
+        and a_records.first_name_key is not null and a_records.last_name_key is not null
+        and b_records.first_name_key is not null and b_records.last_name_key is not null
         and (a.identifier_type, a.identifier_value) in (
             select identifier_type, identifier_value from records_per_source
             group by identifier_type, identifier_value
@@ -147,6 +157,28 @@ classified as (
         end as suppression_reason
     from identifiers
 
+),
+
+{#-
+    A web visitor (one anonymousId) that identified as several people - more than one userId,
+    more than var identity_max_emails_per_device emails, or different first names - is a
+    shared device (a family laptop, a kiosk): none of its identifiers joins anyone.
+-#}
+shared_devices as (
+
+    select
+        record_key,
+        'shared_device: identified as ' || case
+            when distinct_user_id_count > 1 then distinct_user_id_count || ' user ids'
+            when distinct_email_count > {{ var('identity_max_emails_per_device') }} then distinct_email_count || ' emails'
+            else distinct_first_name_count || ' first names'
+        end as reason
+    from records
+    where source = 'web_visitors'
+        and (distinct_user_id_count > 1
+            or distinct_email_count > {{ var('identity_max_emails_per_device') }}
+            or distinct_first_name_count > 1)
+
 )
 
 select
@@ -161,9 +193,11 @@ select
     classified.sources_sharing_identifier,
     classified.emails_sharing_identifier,
     classified.min_name_similarity,
-    classified.suppression_reason,
-    classified.suppression_reason is null as is_usable
+    coalesce(shared_devices.reason, classified.suppression_reason) as suppression_reason,
+    coalesce(shared_devices.reason, classified.suppression_reason) is null as is_usable
 from record_identifiers
 inner join classified
     on record_identifiers.identifier_type = classified.identifier_type
     and record_identifiers.identifier_value = classified.identifier_value
+left join shared_devices
+    on record_identifiers.record_key = shared_devices.record_key

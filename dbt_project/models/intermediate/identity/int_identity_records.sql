@@ -4,27 +4,62 @@
 -#}
 {%- set profile_attributes = ['first_name', 'last_name', 'email', 'phone', 'job_title', 'company_name', 'crm_company_id', 'city', 'country', 'lifecycle_stage'] -%}
 
+{%- set default_region = "'" ~ var('default_phone_country', 'US') ~ "'" %}
+
 with
+
+nicknames as (
+
+    select * from {{ ref('identity_nicknames') }}
+
+),
+
+{#- Phones: E.164 from libphonenumber (int_identity_phones_normalized), joined on the typed text and the region it was read in. -#}
+phones as (
+
+    select * from {{ ref('int_identity_phones_normalized') }}
+
+),
 
 crm_contacts as (
 
-    select * from {{ ref('stg_crm__contacts') }}
+    select
+        contacts.*,
+        phone.phone_e164 as phone_lib_e164,
+        mobile.phone_e164 as mobile_phone_lib_e164
+    from {{ ref('stg_crm__contacts') }} as contacts
+    left join phones as phone
+        on contacts.phone_raw = phone.phone_raw
+        and coalesce(contacts.country, {{ default_region }}) = phone.region
+    left join phones as mobile
+        on contacts.mobile_phone_raw = mobile.phone_raw
+        and coalesce(contacts.country, {{ default_region }}) = mobile.region
 
 ),
 
 email_members as (
 
-    select * from {{ ref('stg_marketing__email_members') }}
+    select
+        members.*,
+        phones.phone_e164 as phone_lib_e164
+    from {{ ref('stg_marketing__email_members') }} as members
+    left join phones
+        on members.phone_raw = phones.phone_raw
+        and phones.region = {{ default_region }}
 
 ),
 
 web_events as (
 
     select
-        *,
+        events.*,
+        phones.phone_e164 as phone_lib_e164,
         -- Segment needs anonymousId or userId; a visitor seen only by userId is keyed by it
-        coalesce(anonymous_id, 'user:' || user_id) as visitor_id
-    from {{ ref('stg_web__events') }}
+        coalesce(events.anonymous_id, 'user:' || events.user_id) as visitor_id
+    from {{ ref('stg_web__events') }} as events
+    left join phones
+        on events.phone_raw = phones.phone_raw
+        and phones.region = {{ default_region }}
 
 ),
 
@@ -36,21 +71,29 @@ contact_records as (
 
         -- identifiers
         email_match_key,
-        phone_e164,
-        mobile_phone_e164 as secondary_phone_e164,
+        phone_lib_e164 as phone_e164,
+        mobile_phone_lib_e164 as secondary_phone_e164,
         cast(null as varchar) as user_id,
 
         -- profile attributes
         first_name,
         last_name,
         email,
-        coalesce(phone_e164, mobile_phone_e164) as phone,
+        coalesce(phone_lib_e164, mobile_phone_lib_e164) as phone,
         job_title,
         company_name,
         company_id as crm_company_id,
         city,
         country,
         lifecycle_stage,
+
+        -- matching attributes (probabilistic matching)
+        date_of_birth,
+        address,
+        postal_code,
+        cast(1 as bigint) as distinct_email_count,
+        cast(0 as bigint) as distinct_user_id_count,
+        cast(1 as bigint) as distinct_first_name_count,
 
         -- consent signals
         is_email_opted_out,
@@ -72,20 +115,27 @@ member_records as (
         member_id as source_record_id,
 
         email_match_key,
-        phone_e164,
+        phone_lib_e164 as phone_e164,
         cast(null as varchar) as secondary_phone_e164,
         cast(null as varchar) as user_id,
 
         first_name,
         last_name,
         email,
-        phone_e164 as phone,
+        phone_lib_e164 as phone,
         cast(null as varchar) as job_title,
         cast(null as varchar) as company_name,
         cast(null as bigint) as crm_company_id,
         cast(null as varchar) as city,
         cast(null as varchar) as country,
         case when status = 'subscribed' then 'subscriber' end as lifecycle_stage,
+
+        cast(null as date) as date_of_birth,
+        cast(null as varchar) as address,
+        cast(null as varchar) as postal_code,
+        cast(1 as bigint) as distinct_email_count,
+        cast(0 as bigint) as distinct_user_id_count,
+        cast(1 as bigint) as distinct_first_name_count,
 
         cast(null as boolean) as is_email_opted_out,
         status as email_status,
@@ -106,20 +156,28 @@ visitor_records as (
         visitor_id as source_record_id,
 
         arg_max(email_match_key, occurred_at) filter (where email_match_key is not null) as email_match_key,
-        arg_max(phone_e164, occurred_at) filter (where phone_e164 is not null) as phone_e164,
+        arg_max(phone_lib_e164, occurred_at) filter (where phone_lib_e164 is not null) as phone_e164,
         cast(null as varchar) as secondary_phone_e164,
         arg_max(user_id, occurred_at) filter (where user_id is not null) as user_id,
 
         arg_max(first_name, occurred_at) filter (where first_name is not null) as first_name,
         arg_max(last_name, occurred_at) filter (where last_name is not null) as last_name,
         arg_max(email, occurred_at) filter (where email is not null) as email,
-        arg_max(phone_e164, occurred_at) filter (where phone_e164 is not null) as phone,
+        arg_max(phone_lib_e164, occurred_at) filter (where phone_lib_e164 is not null) as phone,
         cast(null as varchar) as job_title,
         cast(null as varchar) as company_name,
         cast(null as bigint) as crm_company_id,
         cast(null as varchar) as city,
         cast(null as varchar) as country,
         cast(null as varchar) as lifecycle_stage,
+
+        cast(null as date) as date_of_birth,
+        cast(null as varchar) as address,
+        cast(null as varchar) as postal_code,
+        -- several people identifying on one device (a family laptop) is a shared device
+        count(distinct email_match_key) as distinct_email_count,
+        count(distinct user_id) as distinct_user_id_count,
+        count(distinct lower(first_name)) as distinct_first_name_count,
 
         cast(null as boolean) as is_email_opted_out,
         cast(null as varchar) as email_status,
@@ -146,9 +204,12 @@ unioned as (
 )
 
 select
-    source,
-    source_record_id,
-    source || ':' || source_record_id as record_key,
+    unioned.source,
+    unioned.source_record_id,
+    unioned.source || ':' || unioned.source_record_id as record_key,
+    -- name keys for matching: lower case, no accents, letters only; nicknames folded
+    coalesce(nicknames.name, {{ name_key('unioned.first_name') }}) as first_name_key,
+    {{ name_key('unioned.last_name') }} as last_name_key,
     email_match_key,
     phone_e164,
     secondary_phone_e164,
@@ -156,6 +217,12 @@ select
     {% for attr in profile_attributes -%}
     {{ attr }},
     {% endfor -%}
+    date_of_birth,
+    address,
+    postal_code,
+    distinct_email_count,
+    distinct_user_id_count,
+    distinct_first_name_count,
     is_email_opted_out,
     email_status,
     {{ count_not_null(profile_attributes) }} as completeness,
@@ -163,3 +230,5 @@ select
     first_seen_at,
     last_seen_at
 from unioned
+left join nicknames
+    on {{ name_key('unioned.first_name') }} = nicknames.nickname

@@ -1,5 +1,6 @@
 {#-
-    Which account (CRM company) each customer belongs to, and why:
+    Which account each customer belongs to, and why (accounts are CRM company records unified
+    by int_identity_account_clusters; company_id is the account's anchor company):
       crm_company    the golden record's CRM company id (the contact's associatedcompanyid)
       email_domain   otherwise, the work email domain of one of the customer's records equals
                      an account's domain; free-mail domains (seed free_email_domains) never
@@ -39,16 +40,24 @@ free_email_domains as (
 
 ),
 
+account_clusters as (
+
+    select * from {{ ref('int_identity_account_clusters') }}
+
+),
+
 {#- One account per domain: when CRM duplicates share a domain the oldest company id takes it. -#}
 account_domains as (
 
     select
-        domain,
-        min(company_id) as company_id
+        companies.domain,
+        min(account_clusters.anchor_company_id) as company_id
     from companies
-    where domain is not null
-        and domain not in (select domain from free_email_domains)
-    group by domain
+    inner join account_clusters
+        on companies.company_id = account_clusters.company_id
+    where companies.domain is not null
+        and companies.domain not in (select domain from free_email_domains)
+    group by companies.domain
 
 ),
 
@@ -56,11 +65,11 @@ by_crm_company as (
 
     select
         customers.customer_id,
-        customers.crm_company_id as company_id,
+        account_clusters.anchor_company_id as company_id,
         'crm_company' as link_method
     from customers
-    inner join companies
-        on customers.crm_company_id = companies.company_id
+    inner join account_clusters
+        on customers.crm_company_id = account_clusters.company_id
 
 ),
 

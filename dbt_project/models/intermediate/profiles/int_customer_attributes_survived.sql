@@ -1,10 +1,11 @@
 {#-
     Golden record attributes: for each customer and attribute, the value of the winning
-    source record among those that have one (NULLs never win). Survivorship, in this order:
-      1. source priority    var survivorship_source_priority (CRM, then email platform, then web)
-      2. recency            latest attributes_updated_at
-      3. completeness       record with the most profile attributes filled
-      4. record_key         deterministic tie-break
+    source record among those that have one (NULLs never win). Each attribute has its own
+    rule order in var survivorship_rules (default: source priority, recency, completeness):
+      source_priority   var survivorship_source_priority (CRM, then email platform, then web)
+      recency           latest attributes_updated_at
+      completeness      record with the most profile attributes filled
+      record_key        deterministic tie-break, always last
     Each attribute is chosen on its own, and <attribute>_source says which source won it.
 -#}
 {%- set attributes = ['first_name', 'last_name', 'email', 'phone', 'job_title', 'company_name', 'crm_company_id', 'city', 'country', 'lifecycle_stage'] -%}
@@ -34,7 +35,8 @@ customer_records as (
 
 ),
 
-candidates as (
+{#- Every attribute ranked by its own survivorship rules (var survivorship_rules). -#}
+ranked as (
 
     {% for attribute in attributes -%}
     select
@@ -43,28 +45,14 @@ candidates as (
         cast({{ attribute }} as varchar) as value,
         source,
         record_key,
-        attributes_updated_at,
-        completeness
+        row_number() over (
+            partition by customer_id
+            order by {{ survivorship_order(attribute) }}
+        ) as survivorship_rank
     from customer_records
     where {{ attribute }} is not null
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
-
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by customer_id, attribute
-            order by
-                {{ source_priority('source') }},
-                attributes_updated_at desc nulls last,
-                completeness desc,
-                record_key
-        ) as survivorship_rank
-    from candidates
 
 ),
 

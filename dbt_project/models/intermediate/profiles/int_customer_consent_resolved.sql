@@ -1,5 +1,7 @@
 {#-
-    Email marketing consent per customer. A customer has consent when
+    Email marketing consent per customer, as the consent ledger (int_consent_resolved,
+    purpose email_marketing) decides it; the columns beside it explain the email platform
+    and CRM signals behind it. With email platform and CRM signals only, consent holds when
       - at least one of their email platform members is subscribed, and that subscription
         is not older than an unsubscribe event of the same member (latest event wins), and
       - none of their members withdrew (status unsubscribed, or an unsubscribe event later
@@ -98,6 +100,13 @@ customers as (
 
     select distinct customer_id from components
 
+),
+
+ledger as (
+
+    select * from {{ ref('int_consent_resolved') }}
+    where purpose = 'email_marketing'
+
 )
 
 select
@@ -106,12 +115,12 @@ select
     coalesce(member_consent_by_customer.has_subscribed_member, false) as has_subscribed_member,
     coalesce(member_consent_by_customer.has_withdrawn_member, false) as has_withdrawn_member,
     coalesce(crm_optout_by_customer.is_email_opted_out_in_crm, false) as is_email_opted_out_in_crm,
-    coalesce(member_consent_by_customer.has_subscribed_member, false)
-        and not coalesce(member_consent_by_customer.has_withdrawn_member, false)
-        and not coalesce(crm_optout_by_customer.is_email_opted_out_in_crm, false) as email_marketing_consent,
-    member_consent_by_customer.consent_changed_at
+    coalesce(ledger.has_consent, false) as email_marketing_consent,
+    coalesce(ledger.decided_at, member_consent_by_customer.consent_changed_at) as consent_changed_at
 from customers
 left join member_consent_by_customer
     on customers.customer_id = member_consent_by_customer.customer_id
 left join crm_optout_by_customer
     on customers.customer_id = crm_optout_by_customer.customer_id
+left join ledger
+    on customers.customer_id = ledger.customer_id

@@ -1,8 +1,33 @@
+{#- One row per account (CRM company records unified by int_identity_account_clusters); attributes from the anchor company record. -#}
 with
+
+account_clusters as (
+
+    select * from {{ ref('int_identity_account_clusters') }}
+
+),
+
+company_records as (
+
+    select * from {{ ref('stg_crm__companies') }}
+
+),
 
 companies as (
 
-    select * from {{ ref('stg_crm__companies') }}
+    select company_records.*
+    from company_records
+    inner join account_clusters
+        on company_records.company_id = account_clusters.company_id
+    where account_clusters.company_id = account_clusters.anchor_company_id
+
+),
+
+records_by_account as (
+
+    select anchor_company_id as company_id, count(*) as crm_company_record_count
+    from account_clusters
+    group by anchor_company_id
 
 ),
 
@@ -46,22 +71,22 @@ people_by_account as (
 deals_by_account as (
 
     select
-        coalesce(companies.company_id, account_links.company_id) as company_id,
+        coalesce(deal_accounts.anchor_company_id, account_links.company_id) as company_id,
         count(*) filter (where not deals.is_closed) as open_deal_count,
         coalesce(sum(deals.amount) filter (where not deals.is_closed), 0) as open_deal_amount,
         count(*) filter (where deals.is_won) as won_deal_count,
         coalesce(sum(deals.amount) filter (where deals.is_won), 0) as won_deal_amount,
         max(deals.closed_at) filter (where deals.is_won) as last_won_at
     from deals
-    left join companies
-        on deals.company_id = companies.company_id
+    left join account_clusters as deal_accounts
+        on deals.company_id = deal_accounts.company_id
     left join components
         on components.source = 'crm_contacts'
         and components.source_record_id = cast(deals.contact_id as varchar)
     left join account_links
         on components.customer_id = account_links.customer_id
-    where coalesce(companies.company_id, account_links.company_id) is not null
-    group by coalesce(companies.company_id, account_links.company_id)
+    where coalesce(deal_accounts.anchor_company_id, account_links.company_id) is not null
+    group by coalesce(deal_accounts.anchor_company_id, account_links.company_id)
 
 )
 
@@ -75,6 +100,7 @@ select
     companies.annual_revenue,
     companies.city,
     companies.country,
+    records_by_account.crm_company_record_count,
     coalesce(people_by_account.people_count, 0) as people_count,
     coalesce(people_by_account.people_linked_by_crm_count, 0) as people_linked_by_crm_count,
     coalesce(people_by_account.people_linked_by_domain_count, 0) as people_linked_by_domain_count,
@@ -86,6 +112,8 @@ select
     companies.created_at,
     companies.updated_at
 from companies
+left join records_by_account
+    on companies.company_id = records_by_account.company_id
 left join people_by_account
     on companies.company_id = people_by_account.company_id
 left join deals_by_account

@@ -34,13 +34,13 @@ segments as (
 
 as_of as (
 
-    select
-        {% if var('rfm_as_of_date', '') -%}
-        cast('{{ var("rfm_as_of_date") }}' as timestamp) as as_of_at
-        {%- else -%}
-        coalesce(max(last_occurred_at), max(first_occurred_at)) as as_of_at
-        {%- endif %}
+    {#- one row either way (a set date must not be repeated per activity row) -#}
+    {% if var('rfm_as_of_date', '') -%}
+    select cast('{{ var("rfm_as_of_date") }}' as timestamp) as as_of_at
+    {%- else -%}
+    select coalesce(max(last_occurred_at), max(first_occurred_at)) as as_of_at
     from activities
+    {%- endif %}
 
 ),
 

@@ -1,0 +1,34 @@
+"""marts.customer_rfm: RFM scores and segment per customer (the segments audiences are cut from)."""
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+TABLE = "marts.customer_rfm"
+SEVERITY = "ERROR"
+TRACK_VOLUME = True
+SAMPLE_KEYS = ["customer_id"]
+MAX_SEGMENT_SHARE = 0.9  # one segment holding (nearly) everyone means the scoring broke
+
+
+def build_suite() -> gx.ExpectationSuite:
+    suite = gx.ExpectationSuite(name="customer_rfm")
+    suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1))
+    suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column="customer_id"))
+    suite.add_expectation(gxe.ExpectColumnValuesToBeUnique(column="customer_id"))
+    suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(column="is_customer", value_set=[True]))
+    for col in ("r_score", "f_score", "m_score"):
+        suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column=col, min_value=1, max_value=5))
+    suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="recency_days", min_value=0))
+    suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="frequency", min_value=0))
+    suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="monetary", min_value=0))
+    suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column="rfm_segment"))
+    suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="segment_share", max_value=MAX_SEGMENT_SHARE))
+    return suite
+
+
+def query() -> str:
+    return """
+SELECT r.customer_id, r.r_score, r.f_score, r.m_score, r.recency_days, r.frequency, r.monetary, r.rfm_segment,
+       c.customer_id IS NOT NULL AS is_customer,
+       count(*) OVER (PARTITION BY r.rfm_segment) / count(*) OVER () AS segment_share
+FROM marts.customer_rfm r LEFT JOIN marts.customers c ON c.customer_id = r.customer_id"""

@@ -1,0 +1,10 @@
+"""raw.email_campaigns: the source contract (orchestration/sources.yml), the quarantine rate of each delivery, freshness."""
+
+from data_quality.raw_contract import RawSuite
+
+_RAW = RawSuite("email_campaigns")
+TABLE = _RAW.table
+SEVERITY = "ERROR"
+build_suite = _RAW.build_suite
+query = _RAW.query
+samples = _RAW.samples

@@ -1,0 +1,640 @@
+"""Right to erasure: a tombstone ledger of keyed hashes that keeps erasures in force.
+
+An erasure request (an email, a phone or a customer_id) is resolved in the warehouse to the
+person's records, and every identifier they carry (emails and their Gmail match keys, E.164
+phones, CRM contact ids, email member ids, web anonymous / user ids, the customer_id, and the
+SHA-256 forms the ad platforms receive) is written to the ledger as HMAC-SHA256 under the
+secret CDW_ERASURE_KEY - never in clear, never as a plain SHA-256 an ad platform could match.
+
+The ledger lives outside the warehouse ($CDW_HOME/governance/tombstones.jsonl). Right after
+every extract load, `enforce_after_load` deletes from raw.<source> and from the quarantine
+every row that carries a tombstoned identifier, so re-delivered old files and a rebuild from
+scratch cannot bring the person back; staging, marts, exports and the analyst snapshot are
+rebuilt from raw by the run. `scan` proves it: it looks for tombstoned identifiers in every
+table of the warehouse and the snapshot and in every export file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import hmac
+import json
+import os
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from orchestration.governance import audit
+from orchestration.governance.config import access_dir, retention_days, RETENTION_DAYS, snapshot_path, tombstones_path
+from orchestration.governance.hashing import PLATFORMS, sha256_hex, to_e164
+
+KEY_ENV = "CDW_ERASURE_KEY"
+
+EMAIL_RE = r"[a-z0-9._%+\-]+@[a-z0-9.\-]+\.[a-z]{2,}"
+TOKEN_RE = re.compile(rf"({EMAIL_RE})|(\+[0-9]{{8,15}})|\b([0-9a-f]{{64}})\b|\b(cus_[0-9a-f]{{16}})\b")
+
+# ISO2 of the country spellings CRM exports use (the phone's region when it has no +prefix)
+COUNTRY_ISO2 = {
+    "USA": "US", "UNITED STATES": "US", "UNITED STATES OF AMERICA": "US", "U.S.": "US", "AMERICA": "US",
+    "UK": "GB", "UNITED KINGDOM": "GB", "GREAT BRITAIN": "GB", "ENGLAND": "GB", "CANADA": "CA",
+    "GERMANY": "DE", "DEUTSCHLAND": "DE", "FRANCE": "FR", "SPAIN": "ES", "ITALY": "IT",
+    "NETHERLANDS": "NL", "IRELAND": "IE", "AUSTRALIA": "AU", "SWITZERLAND": "CH", "AUSTRIA": "AT",
+    "BELGIUM": "BE",
+}
+
+# Where each raw source carries identifiers: kind -> SQL expressions over the raw row.
+# email / strong ids delete the row; a phone alone is nulled (CSV) - a shared switchboard
+# number must not take a colleague's record with it - or deletes the event (JSON).
+_J = "json_extract_string(payload, '{}')"
+RAW_IDENTIFIERS: dict[str, dict[str, list[str]]] = {
+    "crm_contacts": {"email": ["email"], "phone": ["phone", "mobilephone"], "crm_contact": ["hs_object_id"]},
+    "crm_deals": {"crm_contact": ["associated_contact_id"]},
+    "email_members": {"email": ["email_address"], "phone": ["phone"], "email_member": ["member_id"]},
+    "email_events": {"email": ["email_address"], "email_member": ["member_id"]},
+    "web_events": {
+        "email": [_J.format("$.traits.email"), _J.format("$.context.traits.email")],
+        "phone": [_J.format("$.traits.phone"), _J.format("$.context.traits.phone")],
+        "web_anonymous": [_J.format("$.anonymousId")],
+        "web_user": [_J.format("$.userId")],
+    },
+}
+RAW_COUNTRY = {"crm_contacts": "country"}
+CSV_SOURCES_WITH_NULLABLE_PHONE = {"crm_contacts", "email_members"}
+
+# Columns of derived tables that hold ids of a kind (scan)
+ID_COLUMNS = {
+    "contact_id": "crm_contact", "associated_contact_id": "crm_contact", "member_id": "email_member",
+    "anonymous_id": "web_anonymous", "user_id": "web_user", "customer_id": "customer",
+}
+
+
+class ErasureError(Exception):
+    """An erasure that cannot be done; the message says why and what to do."""
+
+
+def erasure_key() -> bytes:
+    key = os.environ.get(KEY_ENV, "")
+    if len(key) < 16:
+        raise ErasureError(
+            f"{KEY_ENV} is not set (or shorter than 16 characters): the tombstone ledger keys its "
+            f"hashes with it, so erasure refuses to run without it. Set the same secret for every "
+            f"run and keep it safe, e.g. export {KEY_ENV}=$(openssl rand -hex 32)"
+        )
+    return key.encode()
+
+
+def _key_or_none() -> bytes | None:
+    try:
+        return erasure_key()
+    except ErasureError:
+        return None
+
+
+def keyed(key: bytes, token: str) -> str:
+    return hmac.new(key, token.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+# --- identifier forms ---------------------------------------------------------------------
+
+def email_forms(email: str | None) -> set[str]:
+    if not email or "@" not in email:
+        return set()
+    e = email.strip().lower()
+    local, _, domain = e.rpartition("@")
+    forms = {e}
+    if domain in ("gmail.com", "googlemail.com"):
+        forms.add(local.split("+", 1)[0].replace(".", "") + "@gmail.com")
+    return forms
+
+
+def phone_forms(phone: str | None, region: str | None = None) -> set[str]:
+    if phone is None or not str(phone).strip():
+        return set()
+    out = set()
+    for r in {region or "US", "US"}:
+        e = to_e164(str(phone), r)
+        if e:
+            out.add(e)
+    return out
+
+
+def tokens(kind: str, value, region: str | None = None) -> set[str]:
+    """The ledger tokens an identifier value stands for (before keyed hashing)."""
+    if value is None:
+        return set()
+    if kind == "email":
+        return {f"email:{e}" for e in email_forms(str(value))}
+    if kind == "phone":
+        return {f"phone:{p}" for p in phone_forms(str(value), region)}
+    if kind == "sha256":
+        return {f"sha256:{str(value).lower()}"}
+    v = str(value).strip()
+    return {f"{kind}:{v}"} if v else set()
+
+
+def platform_hash_tokens(emails: set[str], phones: set[str]) -> set[str]:
+    """The SHA-256 values ad platform exports would carry for these identifiers."""
+    out = set()
+    for platform, fns in PLATFORMS.items():
+        for e in emails:
+            n = fns["email"](e)
+            if n:
+                out.add(f"sha256:{sha256_hex(n)}")
+        for p in phones:
+            n = fns["phone"](p, "US")
+            if n:
+                out.add(f"sha256:{sha256_hex(n)}")
+    for e in emails:  # the normalized email itself, hashed (what a plain "hashed email" column would be)
+        out.add(f"sha256:{sha256_hex(e)}")
+    return out
+
+
+# --- the ledger ---------------------------------------------------------------------------
+
+def load_tombstones() -> set[str]:
+    path = tombstones_path()
+    if not path.exists():
+        return set()
+    out: set[str] = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            out.update(json.loads(line)["hashes"])
+    return out
+
+
+def erasure_count() -> int:
+    path = tombstones_path()
+    return sum(1 for line in path.read_text().splitlines() if line.strip()) if path.exists() else 0
+
+
+def _append_tombstone(key: bytes, plain_tokens: set[str], via: str) -> str:
+    erasure_id = "era_" + uuid.uuid4().hex[:16]
+    entry = {
+        "erasure_id": erasure_id,
+        "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "via": via,
+        "hashes": sorted(keyed(key, t) for t in plain_tokens),
+    }
+    with open(tombstones_path(), "a", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.write(json.dumps(entry, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    return erasure_id
+
+
+# --- resolving a request to a person ------------------------------------------------------
+
+@dataclass
+class Person:
+    customer_ids: set[str] = field(default_factory=set)
+    records: set[tuple[str, str]] = field(default_factory=set)
+    identifiers: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, kind: str, value) -> None:
+        if value is not None and str(value).strip():
+            self.identifiers.setdefault(kind, set()).add(str(value).strip())
+
+    def plain_tokens(self) -> set[str]:
+        out: set[str] = set()
+        for kind, values in self.identifiers.items():
+            for v in values:
+                out |= tokens(kind, v)
+        emails = {t.split(":", 1)[1] for t in out if t.startswith("email:")}
+        phones = {t.split(":", 1)[1] for t in out if t.startswith("phone:")}
+        return out | platform_hash_tokens(emails, phones)
+
+
+def _has_table(con, schema: str, table: str) -> bool:
+    return con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+    ).fetchone()[0] > 0
+
+
+def classify(identifier: str) -> str:
+    ident = identifier.strip()
+    if re.fullmatch(r"cus_[0-9a-f]{16}", ident):
+        return "customer"
+    if "@" in ident:
+        return "email"
+    if re.fullmatch(r"[+()0-9 .\-]{6,}", ident):
+        return "phone"
+    raise ErasureError(f"not an email, phone or customer_id: give one of those (got {len(ident)} characters)")
+
+
+def resolve_person(con, identifier: str) -> Person:
+    """Everything that identifies the person behind `identifier` in the warehouse (the request's
+    own identifier even when the warehouse does not know it)."""
+    kind = classify(identifier)
+    person = Person()
+    person.add(kind, identifier.strip().lower() if kind == "email" else identifier.strip())
+    if not _has_table(con, "marts", "customer_source_records") or not _has_table(con, "intermediate", "int_identity_records"):
+        return person
+    if kind == "customer":
+        ids = {identifier.strip()}
+    elif kind == "email":
+        forms = list(email_forms(identifier))
+        ids = {r[0] for r in con.execute(
+            """SELECT DISTINCT m.customer_id FROM intermediate.int_identity_records r
+               JOIN marts.customer_source_records m USING (record_key)
+               WHERE r.email_match_key IN (SELECT unnest(?)) OR r.email IN (SELECT unnest(?))""",
+            [forms, forms]).fetchall()}
+    else:
+        phones = list(phone_forms(identifier))
+        ids = {r[0] for r in con.execute(
+            """SELECT DISTINCT m.customer_id FROM intermediate.int_identity_records r
+               JOIN marts.customer_source_records m USING (record_key)
+               WHERE r.phone_e164 IN (SELECT unnest(?)) OR r.secondary_phone_e164 IN (SELECT unnest(?))""",
+            [phones, phones]).fetchall()}
+    ids = {i for (i,) in con.execute(
+        "SELECT DISTINCT customer_id FROM marts.customer_source_records WHERE customer_id IN (SELECT unnest(?))", [sorted(ids)]
+    ).fetchall()}
+    person.customer_ids = ids
+    for cid in ids:
+        person.add("customer", cid)
+    if not ids:
+        return person
+    rows = con.execute(
+        """SELECT r.source, r.source_record_id, r.email, r.email_match_key, r.phone_e164, r.secondary_phone_e164, r.user_id
+           FROM intermediate.int_identity_records r JOIN marts.customer_source_records m USING (record_key)
+           WHERE m.customer_id IN (SELECT unnest(?))""", [sorted(ids)]).fetchall()
+    kinds = {"crm_contacts": "crm_contact", "email_members": "email_member"}
+    for source, rid, email, mk, ph, ph2, user_id in rows:
+        person.records.add((source, rid))
+        person.add("email", email)
+        person.add("email", mk)
+        person.add("phone", ph)
+        person.add("phone", ph2)
+        person.add("web_user", user_id)
+        if source in kinds:
+            person.add(kinds[source], rid)
+        elif source == "web_visitors":
+            if rid.startswith("user:"):
+                person.add("web_user", rid[5:])
+            else:
+                person.add("web_anonymous", rid)
+    # every raw variant those records were delivered with (old emails, other phone spellings)
+    contact_ids = sorted(person.identifiers.get("crm_contact", ()))
+    member_ids = sorted(person.identifiers.get("email_member", ()))
+    if contact_ids and _has_table(con, "raw", "crm_contacts"):
+        for email, phone, mobile, country in con.execute(
+            "SELECT email, phone, mobilephone, country FROM raw.crm_contacts WHERE trim(hs_object_id) IN (SELECT unnest(?))",
+            [contact_ids]).fetchall():
+            person.add("email", email)
+            for p in (phone, mobile):
+                for e164 in phone_forms(p, _iso2(country)):
+                    person.add("phone", e164)
+    if member_ids and _has_table(con, "raw", "email_members"):
+        for email, phone in con.execute(
+            "SELECT email_address, phone FROM raw.email_members WHERE trim(member_id) IN (SELECT unnest(?))", [member_ids]
+        ).fetchall():
+            person.add("email", email)
+            for e164 in phone_forms(phone):
+                person.add("phone", e164)
+    return person
+
+
+def _iso2(country: str | None) -> str | None:
+    if not country:
+        return None
+    c = country.strip().upper()
+    return c if len(c) == 2 else COUNTRY_ISO2.get(c)
+
+
+# --- the request ----------------------------------------------------------------------------
+
+def request_erasure(identifier: str, via: str = "cli", warehouse: Path | None = None) -> dict:
+    """Record the tombstone of the person behind `identifier` and scrub what is published
+    (exports, access files, snapshot) at once; the next run purges raw and rebuilds the rest.
+    Returns a summary free of identifiers."""
+    from orchestration import settings
+
+    key = erasure_key()
+    wh = warehouse or settings.warehouse_path()
+    if wh.exists():
+        try:
+            with duckdb.connect(str(wh), read_only=True) as con:
+                person = resolve_person(con, identifier)
+        except duckdb.IOException as exc:
+            raise ErasureError(
+                f"the warehouse is busy (a run holds the write lock): try again when it ends "
+                f"({str(exc).splitlines()[0][:120]})"
+            ) from None
+    else:
+        person = Person()
+        kind = classify(identifier)
+        person.add(kind, identifier.strip())
+    plain = person.plain_tokens()
+    erasure_id = _append_tombstone(key, plain, via)
+    scrubbed = scrub_published(load_tombstones(), key)
+    summary = {
+        "erasure_id": erasure_id,
+        "customers": len(person.customer_ids),
+        "source_records": len(person.records),
+        "identifiers": len(plain),
+        "published_rows_scrubbed": scrubbed,
+    }
+    audit.record("erasure", target=erasure_id, rows=len(person.records), via=via,
+                 customers=len(person.customer_ids), identifiers=len(plain), published_rows_scrubbed=scrubbed)
+    return summary
+
+
+# --- enforcement on raw --------------------------------------------------------------------
+
+def _hits(con, key: bytes, tomb: set[str], table: str, kind: str, expr: str, where: str = "true",
+          region_expr: str | None = None) -> list[str]:
+    region = region_expr or "NULL"
+    values = con.execute(
+        f"SELECT DISTINCT {expr} AS v, {region} AS r FROM {table} WHERE {where} AND {expr} IS NOT NULL"
+    ).fetchall()
+    hit = set()
+    for v, r in values:
+        if any(keyed(key, t) in tomb for t in tokens(kind, v, _iso2(r))):
+            hit.add(v)
+    return sorted(hit)
+
+
+def enforce_after_load(con, source: str) -> dict:
+    """Governance right after raw.<source> was loaded: tombstoned people's rows removed from
+    raw and quarantine, rows past the source's retention purged. Returns counts."""
+    result = {"erased_rows": 0, "nulled_phones": 0, "quarantine_rows_erased": 0, "retention_purged_rows": 0}
+    table = f"raw.{source}"
+    if not _has_table(con, "raw", source):
+        return result
+    tomb = load_tombstones()
+    key = _key_or_none()
+    if tomb and key is None:
+        raise ErasureError(f"the tombstone ledger has erasures but {KEY_ENV} is not set: cannot enforce them")
+    if tomb and source in RAW_IDENTIFIERS:
+        delete_conds, null_updates = [], []
+        for kind, exprs in RAW_IDENTIFIERS[source].items():
+            for expr in exprs:
+                hit = _hits(con, key, tomb, table, kind, expr, region_expr=RAW_COUNTRY.get(source))
+                if not hit:
+                    continue
+                values = "(" + ", ".join("'" + h.replace("'", "''") + "'" for h in hit) + ")"
+                if kind == "phone" and source in CSV_SOURCES_WITH_NULLABLE_PHONE:
+                    null_updates.append((expr, values))
+                else:
+                    delete_conds.append(f"{expr} IN {values}")
+        if delete_conds:
+            n = con.execute(f"SELECT count(*) FROM {table} WHERE {' OR '.join(delete_conds)}").fetchone()[0]
+            con.execute(f"DELETE FROM {table} WHERE {' OR '.join(delete_conds)}")
+            result["erased_rows"] = n
+        for col, values in null_updates:
+            n = con.execute(f"SELECT count(*) FROM {table} WHERE {col} IN {values}").fetchone()[0]
+            con.execute(f'UPDATE {table} SET {col} = NULL WHERE {col} IN {values}')
+            result["nulled_phones"] += n
+    if tomb and _has_table(con, "quarantine", "rejected_rows"):
+        result["quarantine_rows_erased"] = _erase_from_quarantine(con, key, tomb, source)
+    if tomb:
+        result["registry_rows_erased"] = _erase_from_persistent_schemas(con, key, tomb)
+    days = retention_days(source)
+    if days is not None and source in RETENTION_DAYS:
+        ts = RETENTION_DAYS[source][0]
+        # Age is measured from the source's newest event: for a live feed that is about now; a
+        # replayed or paused feed (the demo data) is not wiped out wholesale as the calendar moves.
+        cutoff = f"(SELECT max({ts}) FROM {table}) - INTERVAL (?) DAY"
+        n = con.execute(f"SELECT count(*) FROM {table} WHERE {ts} < {cutoff}", [days]).fetchone()[0]
+        if n:
+            con.execute(f"DELETE FROM {table} WHERE {ts} < {cutoff}", [days])
+            audit.record("retention_purge", target=table, rows=n, retention_days=days)
+        result["retention_purged_rows"] = n
+    if any(result.values()):
+        # deleted rows linger in the file's free blocks until it is rewritten: compact after the run
+        compaction_marker().touch()
+    if result["erased_rows"] or result["nulled_phones"] or result["quarantine_rows_erased"] or result.get("registry_rows_erased"):
+        audit.record("erasure_enforced", target=table, rows=result["erased_rows"],
+                     nulled_phones=result["nulled_phones"], quarantine_rows=result["quarantine_rows_erased"],
+                     registry_rows=result.get("registry_rows_erased", 0))
+    return result
+
+
+# Schemas that dbt does not rebuild and that carry ids of people (the identity registry keeps
+# customer ids across rebuilds): erased people's rows go there too.
+PERSISTENT_SCHEMAS = ("identity_registry",)
+RECORD_KEY_KINDS = {"crm_contacts": "crm_contact", "email_members": "email_member"}
+
+
+def _record_key_tokens(record_key: str) -> set[str]:
+    source, _, rid = record_key.partition(":")
+    if source in RECORD_KEY_KINDS:
+        return {f"{RECORD_KEY_KINDS[source]}:{rid}"}
+    if source == "web_visitors":
+        return {f"web_user:{rid[5:]}"} if rid.startswith("user:") else {f"web_anonymous:{rid}"}
+    return set()
+
+
+def _erase_from_persistent_schemas(con, key: bytes, tomb: set[str]) -> int:
+    removed = 0
+    cols = con.execute(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns WHERE table_schema IN "
+        "(SELECT unnest(?)) AND (column_name LIKE '%customer_id' OR column_name = 'record_key')",
+        [list(PERSISTENT_SCHEMAS)]).fetchall()
+    for schema, table, column in cols:
+        rel, col = f'"{schema}"."{table}"', f'"{column}"'
+        values = [v for (v,) in con.execute(f"SELECT DISTINCT CAST({col} AS VARCHAR) FROM {rel} WHERE {col} IS NOT NULL").fetchall()]
+        hit = [v for v in values if any(keyed(key, t) in tomb for t in (
+            _record_key_tokens(v) if column == "record_key" else {f"customer:{v}"}))]
+        if hit:
+            lst = ", ".join("'" + h.replace("'", "''") + "'" for h in hit)
+            removed += con.execute(f"SELECT count(*) FROM {rel} WHERE CAST({col} AS VARCHAR) IN ({lst})").fetchone()[0]
+            con.execute(f"DELETE FROM {rel} WHERE CAST({col} AS VARCHAR) IN ({lst})")
+    return removed
+
+
+def _erase_from_quarantine(con, key: bytes, tomb: set[str], source: str) -> int:
+    """Quarantined rows keep the offending record as text (JSON for both formats when it parsed)."""
+    table = "quarantine.rejected_rows"
+    where = f"source = '{source}'"
+    conds = []
+    fields: dict[str, list[str]] = {}
+    for kind, exprs in RAW_IDENTIFIERS.get(source, {}).items():
+        for expr in exprs:
+            path = re.search(r"'(\$\.[^']+)'", expr)
+            json_path = path.group(1) if path else f"$.{expr}"
+            fields.setdefault(kind, []).append(
+                f"CASE WHEN json_valid(record) THEN json_extract_string(record, '{json_path}') END")
+    fields.setdefault("email", []).append("unnest(regexp_extract_all(lower(record), '" + EMAIL_RE + "'))")
+    for kind, exprs in fields.items():
+        for expr in exprs:
+            if expr.startswith("unnest("):
+                values = [r[0] for r in con.execute(f"SELECT DISTINCT {expr} FROM {table} WHERE {where}").fetchall()]
+                hit = sorted(v for v in values if v and any(keyed(key, t) in tomb for t in tokens(kind, v)))
+                if hit:
+                    lst = "[" + ", ".join("'" + h.replace("'", "''") + "'" for h in hit) + "]"
+                    conds.append(f"list_has_any(regexp_extract_all(lower(record), '{EMAIL_RE}'), {lst})")
+            else:
+                hit = _hits(con, key, tomb, table, kind, expr, where)
+                if hit:
+                    conds.append(f"{expr} IN (" + ", ".join("'" + h.replace("'", "''") + "'" for h in hit) + ")")
+    if not conds:
+        return 0
+    cond = f"{where} AND ({' OR '.join(conds)})"
+    n = con.execute(f"SELECT count(*) FROM {table} WHERE {cond}").fetchone()[0]
+    con.execute(f"DELETE FROM {table} WHERE {cond}")
+    return n
+
+
+# --- compaction: deleted is not gone until the file is rewritten -------------------------------
+
+def compaction_marker() -> Path:
+    from orchestration.governance.config import governance_dir
+
+    return governance_dir() / "compaction_needed"
+
+
+def compact_warehouse(warehouse: Path | None = None) -> bool:
+    """Rewrite the warehouse into a fresh file (COPY FROM DATABASE) and swap it in, so the
+    blocks that held erased or purged rows are gone from disk, not only unreferenced. Done
+    when a load deleted something (marker file); needs no other connection open."""
+    from orchestration import settings
+
+    marker = compaction_marker()
+    wh = warehouse or settings.warehouse_path()
+    if not marker.exists() or not wh.exists():
+        return False
+    tmp = wh.with_name(f".{wh.stem}.compact.duckdb")
+    tmp.unlink(missing_ok=True)
+    try:
+        with duckdb.connect(str(tmp)) as con:
+            con.execute(f"ATTACH '{str(wh).replace(chr(39), chr(39) * 2)}' AS old_wh (READ_ONLY)")
+            (fresh,) = con.execute("SELECT current_database()").fetchone()
+            con.execute(f'COPY FROM DATABASE old_wh TO "{fresh}"')
+            con.execute("DETACH old_wh")
+            con.execute("CHECKPOINT")
+        os.replace(tmp, wh)
+        Path(str(wh) + ".wal").unlink(missing_ok=True)
+    finally:
+        tmp.unlink(missing_ok=True)
+    marker.unlink(missing_ok=True)
+    return True
+
+
+# --- proving it: scan everything -------------------------------------------------------------
+
+def _token_tokens(raw: str) -> set[str]:
+    """Ledger tokens of a token found in text."""
+    t = raw.lower()
+    if "@" in t:
+        return tokens("email", t)
+    if t.startswith("+"):
+        return {f"phone:{t}"}
+    if t.startswith("cus_"):
+        return {f"customer:{t}"}
+    return {f"sha256:{t}"}
+
+
+def scan_text(text: str, key: bytes, tomb: set[str]) -> int:
+    found = 0
+    for m in TOKEN_RE.finditer(text.lower()):
+        if any(keyed(key, t) in tomb for t in _token_tokens(m.group(0))):
+            found += 1
+    return found
+
+
+def scan_database(path: Path, key: bytes, tomb: set[str]) -> dict[str, int]:
+    """Tables of a DuckDB file that still hold a tombstoned identifier -> number of hits."""
+    findings: dict[str, int] = {}
+    if not path.exists():
+        return findings
+    pattern = TOKEN_RE.pattern.replace("\\b", "")
+    with duckdb.connect(str(path), read_only=True) as con:
+        cols = con.execute(
+            """SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns
+               WHERE table_schema NOT IN ('information_schema', 'pg_catalog')
+               ORDER BY 1, 2, 3"""
+        ).fetchall()
+        for schema, table, column, dtype in cols:
+            rel = f'"{schema}"."{table}"'
+            col = f'"{column}"'
+            hits = 0
+            if dtype == "VARCHAR" or dtype == "JSON":
+                values = con.execute(
+                    f"SELECT DISTINCT unnest(regexp_extract_all(lower(CAST({col} AS VARCHAR)), '{pattern}')) FROM {rel}"
+                ).fetchall()
+                hits += sum(1 for (v,) in values if v and any(keyed(key, t) in tomb for t in _token_tokens(v)))
+                if column in ("payload", "record"):
+                    for field_name, kind in (("anonymousId", "web_anonymous"), ("userId", "web_user")):
+                        ids = con.execute(
+                            f"""SELECT DISTINCT unnest(regexp_extract_all({col}, '"{field_name}"\\s*:\\s*"([^"]+)"', 1)) FROM {rel}"""
+                        ).fetchall()
+                        hits += sum(1 for (v,) in ids if v and keyed(key, f"{kind}:{v}") in tomb)
+            kind = ID_COLUMNS.get(column)
+            if schema == "raw" and table == "crm_contacts" and column == "hs_object_id":
+                kind = "crm_contact"
+            if kind:
+                ids = con.execute(f"SELECT DISTINCT CAST({col} AS VARCHAR) FROM {rel} WHERE {col} IS NOT NULL").fetchall()
+                hits += sum(1 for (v,) in ids if keyed(key, f"{kind}:{v.strip()}") in tomb)
+            if hits:
+                findings[f"{path.name}:{schema}.{table}.{column}"] = findings.get(f"{path.name}:{schema}.{table}.{column}", 0) + hits
+    return findings
+
+
+def published_files() -> list[Path]:
+    from orchestration import settings
+
+    files = [p for p in settings.exports_dir().rglob("*") if p.is_file() and not p.name.startswith(".")]
+    if access_dir().exists():
+        files += [p for p in access_dir().glob("*.json")]
+    return sorted(files)
+
+
+def scan(warehouse: Path | None = None) -> dict:
+    """Look for every tombstoned identifier in the warehouse, the snapshot and every export
+    and access file. Returns {"erasures", "findings": {location: hits}} (no identifiers)."""
+    from orchestration import settings
+
+    tomb = load_tombstones()
+    if not tomb:
+        return {"erasures": 0, "findings": {}, "locations_scanned": 0}
+    key = erasure_key()
+    findings: dict[str, int] = {}
+    scanned = 0
+    for db in (warehouse or settings.warehouse_path(), snapshot_path()):
+        findings.update(scan_database(db, key, tomb))
+        scanned += 1
+    for f in published_files():
+        n = scan_text(f.read_text(encoding="utf-8", errors="replace"), key, tomb)
+        scanned += 1
+        if n:
+            findings[str(f.relative_to(settings.cdw_home()))] = n
+    return {"erasures": erasure_count(), "findings": findings, "locations_scanned": scanned}
+
+
+# --- scrubbing what is already published ------------------------------------------------------
+
+def scrub_published(tomb: set[str], key: bytes) -> int:
+    """Remove tombstoned people from export files (CSV lines), access files and the analyst
+    snapshot now, without waiting for the next run. Returns rows removed."""
+    from orchestration.files import atomic_write_bytes
+
+    removed = 0
+    for f in published_files():
+        if f.suffix == ".csv":
+            lines = f.read_text(encoding="utf-8").splitlines(keepends=True)
+            keep = lines[:1] + [ln for ln in lines[1:] if not scan_text(ln, key, tomb)]
+            if len(keep) != len(lines):
+                data = "".join(keep).encode("utf-8")
+                atomic_write_bytes(f, data)
+                removed += len(lines) - len(keep)
+                manifest = f.with_name(f.name[: -len(".csv")] + ".manifest.json")
+                if manifest.exists():
+                    m = json.loads(manifest.read_text())
+                    m.update(rows=len(keep) - 1, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data),
+                             scrubbed_by_erasure_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                    atomic_write_bytes(manifest, (json.dumps(m, indent=2, sort_keys=True) + "\n").encode())
+        elif f.parent == access_dir() and scan_text(f.read_text(encoding="utf-8", errors="replace"), key, tomb):
+            f.unlink()
+            removed += 1
+    snap = snapshot_path()
+    if snap.exists() and scan_database(snap, key, tomb):
+        from orchestration.governance.snapshot import rewrite_without
+
+        removed += rewrite_without(snap, key, tomb)
+    return removed

@@ -1,0 +1,108 @@
+"""The customer-id registry: stable ids across incremental runs and full rebuilds.
+
+Schema `identity_registry` lives beside the dbt schemas but is not built by dbt, so a
+`dbt build` (full refresh or not) never drops it:
+
+  customer_ids     record_key -> customer_id the record had after the latest run
+  id_births        customer_id -> run it was first issued in (its age)
+  runs             one row per identity run
+  customer_merges  old id -> surviving id, run, time and reason, when two profiles merged
+
+Rules: a component whose records carry registry ids keeps the OLDEST of them (earliest
+birth run, then smallest id); the others are logged as merged into it. A component none of
+whose records had an id gets `derive_customer_id(anchor record_key)`, so a rebuild of an empty
+warehouse from the same inputs gives the same ids. When a profile splits, the part holding
+most of the id's records keeps it; the others get an id of their own.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from orchestration.identity.graph import derive_customer_id
+
+SCHEMA = "identity_registry"
+
+
+def ensure(con) -> None:
+    con.execute(f"create schema if not exists {SCHEMA}")
+    con.execute(f"create table if not exists {SCHEMA}.customer_ids (record_key varchar primary key, customer_id varchar not null, assigned_run bigint not null)")
+    con.execute(f"create table if not exists {SCHEMA}.id_births (customer_id varchar primary key, born_run bigint not null, born_at timestamp not null)")
+    con.execute(f"create table if not exists {SCHEMA}.runs (run bigint primary key, started_at timestamp not null, records bigint, customers bigint, merges bigint)")
+    con.execute(f"""create table if not exists {SCHEMA}.customer_merges (
+        run bigint not null, merged_at timestamp not null, old_customer_id varchar not null,
+        new_customer_id varchar not null, reason varchar not null)""")
+
+
+def assign(con, records: pd.DataFrame, reasons: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """records: record_key, component, anchor_record_key. Returns (records + customer_id, merges).
+
+    Writes the registry (ids, births, run, merges) through `con`. `reasons` maps a component
+    label to the text logged when profiles merge in it."""
+    ensure(con)
+    run = con.execute(f"select coalesce(max(run), 0) + 1 from {SCHEMA}.runs").fetchone()[0]
+    con.execute(f"insert into {SCHEMA}.runs values (?, now(), ?, null, null)", [run, len(records)])
+    if records.empty:
+        out = records.assign(customer_id=pd.Series(dtype="string"))
+        con.execute(f"update {SCHEMA}.runs set customers = 0, merges = 0 where run = ?", [run])
+        return out, pd.DataFrame(columns=["old_customer_id", "new_customer_id", "reason"])
+    con.register("registry_records", records[["record_key", "component", "anchor_record_key"]])
+    known = con.execute(f"""
+        select rr.component, rr.anchor_record_key, ids.customer_id, coalesce(b.born_run, ids.assigned_run) as born_run,
+               count(*) as records_with_id
+        from registry_records as rr
+        inner join {SCHEMA}.customer_ids as ids on rr.record_key = ids.record_key
+        left join {SCHEMA}.id_births as b on ids.customer_id = b.customer_id
+        group by all
+    """).df()
+    con.unregister("registry_records")
+
+    chosen: dict = {}
+    taken: set = set()
+    if len(known):
+        # each id goes to the component holding most of its records (split), then oldest id wins per component
+        known = known.sort_values(["customer_id", "records_with_id", "anchor_record_key"], ascending=[True, False, True])
+        owner = known.drop_duplicates("customer_id")[["customer_id", "component"]]
+        owned = known.merge(owner, on=["customer_id", "component"])
+        owned = owned.sort_values(["component", "born_run", "customer_id"])
+        for component, group in owned.groupby("component", sort=False):
+            chosen[component] = group["customer_id"].iloc[0]
+        taken = set(chosen.values())
+    anchors = records.drop_duplicates("component").set_index("component")["anchor_record_key"]
+    for component, anchor in anchors.items():
+        if component in chosen:
+            continue
+        candidate, n = derive_customer_id(anchor), 1
+        while candidate in taken:
+            candidate, n = derive_customer_id(f"{anchor}#{n}"), n + 1
+        chosen[component] = candidate
+        taken.add(candidate)
+
+    out = records.copy()
+    out["customer_id"] = out["component"].map(chosen)
+
+    merges = pd.DataFrame(columns=["old_customer_id", "new_customer_id", "reason"])
+    if len(known):
+        lost = known[~known["customer_id"].isin(taken)].copy()
+        lost = lost.sort_values(["customer_id", "records_with_id"], ascending=[True, False]).drop_duplicates("customer_id")
+        lost["new_customer_id"] = lost["component"].map(chosen)
+        lost["reason"] = [(reasons or {}).get(c, "shared identifier") for c in lost["component"]]
+        merges = lost.rename(columns={"customer_id": "old_customer_id"})[["old_customer_id", "new_customer_id", "reason"]]
+
+    con.register("registry_out", out[["record_key", "customer_id"]])
+    con.execute(f"""
+        insert or replace into {SCHEMA}.customer_ids
+        select record_key, customer_id, {run} from registry_out
+    """)
+    con.execute(f"""
+        insert into {SCHEMA}.id_births
+        select distinct customer_id, {run}, now() from registry_out
+        where customer_id not in (select customer_id from {SCHEMA}.id_births)
+    """)
+    con.unregister("registry_out")
+    if len(merges):
+        con.register("registry_merges", merges)
+        con.execute(f"insert into {SCHEMA}.customer_merges select {run}, now(), old_customer_id, new_customer_id, reason from registry_merges")
+        con.unregister("registry_merges")
+    con.execute(f"update {SCHEMA}.runs set customers = ?, merges = ? where run = ?", [len(set(chosen.values())), len(merges), run])
+    return out, merges

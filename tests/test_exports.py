@@ -1,0 +1,232 @@
+"""Activation: ad platform hashing against the platforms' published examples, export manifests
+and reproducibility on the demo run, CRM write-back against a local HubSpot-shaped server, and
+no PII in the run's Dagster event log."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import duckdb
+import pytest
+
+from orchestration.governance.hashing import (
+    google_email,
+    google_phone,
+    hashed,
+    meta_email,
+    meta_phone,
+    sha256_hex,
+)
+
+
+# --- hashing: the platforms' own examples ------------------------------------------------------
+
+def test_meta_published_test_vectors():
+    # Meta, Conversions API "Customer information parameters" (user_data em / ph / fn), which
+    # gives input, normalized form and expected SHA-256 for each:
+    # https://developers.facebook.com/docs/marketing-api/conversions-api/parameters/customer-information-parameters
+    assert meta_email("John_Smith@gmail.com") == "john_smith@gmail.com"
+    assert hashed("meta_custom_audience", "email", "John_Smith@gmail.com") == \
+        "62a14e44f765419d10fea99367361a727c12365e2520f32218d505ed9aa0f62f"
+    assert meta_phone("(650)555-1212") == "16505551212"  # "US phone number (650)555-1212"
+    assert hashed("meta_custom_audience", "phone", "(650)555-1212") == \
+        "e323ec626319ca94ee8bff2e4c87cf613be6ea19919ed1364124e16807ab3176"
+    assert sha256_hex("mary") == "6915771be1c5aa0c886870b6951b03d7eafc121fea0e80a5ea83beb7c449f4ec"  # fn "Mary"
+    assert sha256_hex("valéry") == "08e1996b5dd49e62a4b4c010d44e4345592a863bb9f8e3976219bac29417149c"  # UTF-8
+
+
+def test_google_documented_normalization_examples():
+    # Google Data Manager API / Customer Match, "Format user data":
+    # https://developers.google.com/data-manager/api/get-started/formatting
+    # Google publishes the normalized forms (not hashes): "(800)555-0100 should be formatted and
+    # normalized to +18005550100"; gmail.com / googlemail.com: remove all dots before the @;
+    # lowercase; trim leading, trailing and intermediate whitespace.
+    assert google_phone("(800)555-0100") == "+18005550100"
+    assert hashed("google_customer_match", "phone", "(800)555-0100") == hashlib.sha256(b"+18005550100").hexdigest()
+    assert google_email(" Jane.Doe@GMAIL.com ") == "janedoe@gmail.com"
+    assert google_email("jane.doe@googlemail.com") == "janedoe@googlemail.com"
+    assert google_email("Jane. Doe@Example.com") == "jane.doe@example.com"  # dots kept off Gmail
+    assert google_phone("+44 20 7946 0958") == "+442079460958"
+
+
+def test_platforms_differ_on_gmail_and_phone_format():
+    address = " John.Smith+news@Gmail.com "
+    assert google_email(address) == "johnsmith+news@gmail.com"   # Google folds Gmail dots
+    assert meta_email(address) == "john.smith+news@gmail.com"    # Meta only trims and lowercases
+    assert hashed("google_customer_match", "email", address) != hashed("meta_custom_audience", "email", address)
+    assert google_phone("+1 650 555 1212") == "+16505551212" and meta_phone("+1 650 555 1212") == "16505551212"
+    assert meta_phone("0044 20 7946 0958") == "442079460958"  # international prefix 00, no leading zeros
+    assert hashed("meta_custom_audience", "phone", "not a phone") is None
+
+
+# --- exports on the demo run -------------------------------------------------------------------
+
+def test_every_export_has_a_manifest_matching_its_file(demo):
+    for name in ("email_audience", "google_customer_match", "meta_custom_audience"):
+        folder = demo.home / "exports" / name
+        manifest = json.loads((folder / f"{name}.manifest.json").read_text())
+        data = (folder / f"{name}.csv").read_bytes()
+        assert manifest["sha256"] == hashlib.sha256(data).hexdigest()
+        assert manifest["rows"] == len(data.decode().splitlines()) - 1
+        assert manifest["run_id"] == demo.second.run_id
+        assert manifest["consent_purpose"] in ("email_marketing", "ads")
+        assert manifest["gate_results"] and all(v == "passed" for v in manifest["gate_results"].values())
+        assert not list(folder.glob(".*.tmp"))  # atomic: no temp file left behind
+
+
+def test_exports_are_reproducible_across_runs(demo):
+    from conftest import use_home
+
+    use_home(demo.home)
+    from orchestration.governance import audit
+
+    by_target = {}
+    for e in audit.entries("data_export"):
+        if e["target"] != "crm_writeback":
+            by_target.setdefault(e["target"], []).append((e["run_id"], e["sha256"]))
+    for target, runs in by_target.items():
+        assert {r for r, _ in runs} >= {demo.first.run_id, demo.second.run_id}, target
+        assert len({sha for _, sha in runs}) == 1, f"{target} differs between runs on the same data"
+
+
+def test_exports_only_carry_consenting_people(demo):
+    emails = {r["email"] for r in csv.DictReader(open(demo.home / "exports/email_audience/email_audience.csv"))}
+    consenting = {e for (e,) in demo.sql(
+        "SELECT c.email FROM marts.customers c JOIN marts.consent_ledger l USING (customer_id) "
+        "WHERE l.purpose = 'email_marketing' AND l.has_consent")}
+    assert emails and emails <= consenting
+    withdrawn = {e for (e,) in demo.sql(
+        "SELECT c.email FROM marts.customers c JOIN marts.consent_ledger l USING (customer_id) "
+        "WHERE l.purpose = 'email_marketing' AND l.consent_status = 'withdrawn' AND c.email IS NOT NULL")}
+    assert withdrawn and not (emails & withdrawn)
+    # the demo has no web consent events: nobody has ads consent, so the ad files are empty
+    meta = (demo.home / "exports/meta_custom_audience/meta_custom_audience.csv").read_text().splitlines()
+    assert meta == ["email,phone"]
+
+
+def test_crm_writeback_not_configured_by_default(demo):
+    mats = [e for e in demo.second.get_asset_materialization_events()
+            if e.asset_key.to_user_string() == "exports/crm_writeback"]
+    assert mats and mats[0].materialization.metadata["status"].value == "not configured"
+
+
+def test_no_pii_in_the_run_event_log(demo):
+    """Log messages and metadata of every event of the demo run: no email or phone of anybody."""
+    import dagster as dg
+
+    from conftest import use_home
+
+    use_home(demo.home)
+    emails = {e for (e,) in demo.sql("SELECT email FROM staging.stg_crm__contacts WHERE email IS NOT NULL")}
+    phones = {p for (p,) in demo.sql("SELECT phone_e164 FROM staging.stg_crm__contacts WHERE phone_e164 IS NOT NULL")}
+    with dg.DagsterInstance.get() as instance:
+        for run in (demo.first, demo.second):
+            records = instance.all_logs(run.run_id)
+            assert len(records) > 50
+            text = "\n".join(str(r.user_message) + " " + repr(r.dagster_event) for r in records).lower()
+            leaked = [e for e in emails if e in text] + [p for p in phones if p in text]
+            assert not leaked, f"{len(leaked)} identifiers in the Dagster event log, e.g. a {'phone' if leaked[0] in phones else 'email'}"
+
+
+# --- CRM write-back against a local HubSpot-shaped server -----------------------------------------
+
+class FakeHubSpot:
+    """POST /crm/v3/objects/contacts/batch/update like HubSpot: bearer token, {"inputs": [...]},
+    at most 100 inputs; answers 429 with Retry-After or 503 when told to."""
+
+    def __init__(self):
+        self.contacts: dict[str, dict] = {}
+        self.calls: list[int] = []
+        self.fail_next: list[int] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.headers.get("Authorization") != "Bearer secret-token":
+                    return self._send(401, {"status": "error", "message": "auth"})
+                if self.path != "/crm/v3/objects/contacts/batch/update":
+                    return self._send(404, {"status": "error", "message": "not found"})
+                if owner.fail_next:
+                    status = owner.fail_next.pop(0)
+                    owner.calls.append(status)
+                    headers = {"Retry-After": "0"} if status == 429 else {}
+                    return self._send(status, {"status": "error", "message": "slow down"}, headers)
+                if len(body["inputs"]) > 100:
+                    return self._send(400, {"status": "error", "message": "too many inputs"})
+                for item in body["inputs"]:
+                    owner.contacts.setdefault(item["id"], {}).update(item["properties"])
+                owner.calls.append(200)
+                return self._send(200, {"status": "COMPLETE", "results": [{"id": i["id"]} for i in body["inputs"]]})
+
+            def _send(self, status, payload, headers=None):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # a free port
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hubspot():
+    server = FakeHubSpot()
+    yield server
+    server.close()
+
+
+def test_crm_writeback_is_idempotent_and_retries(demo, hubspot, tmp_path):
+    from orchestration.defs.exports.crm import CrmClient, CrmError, write_back
+    from orchestration.defs.exports.assets import crm_updates
+
+    with duckdb.connect(str(demo.warehouse), read_only=True) as con:
+        updates = crm_updates(con)
+    (n_contacts,) = demo.sql("SELECT count(*) FROM marts.customer_source_records WHERE source = 'crm_contacts'")[0]
+    assert len(updates) == n_contacts > 100
+    sample = next(iter(updates.values()))
+    assert set(sample) == {"cdw_customer_id", "cdw_lead_score", "cdw_lifecycle_stage", "cdw_segments"}
+    state = tmp_path / "state.json"
+    sleeps = []
+    client = CrmClient(hubspot.url, "secret-token", sleep=sleeps.append)
+
+    hubspot.fail_next = [429, 503]  # rate limited, then a server error: both retried
+    first = write_back(client, updates, state)
+    assert first["sent"] == len(updates) and first["batches"] == -(-len(updates) // 100)
+    assert first["retries"] == 2 and sleeps[0] == 0.0  # Retry-After honoured
+    assert hubspot.contacts.keys() == updates.keys()
+    assert all(hubspot.contacts[k] == v for k, v in updates.items())
+
+    calls = len(hubspot.calls)
+    again = write_back(CrmClient(hubspot.url, "secret-token", sleep=sleeps.append), updates, state)
+    assert again["sent"] == 0 and again["unchanged"] == len(updates) and len(hubspot.calls) == calls
+
+    changed_id = sorted(updates)[0]
+    changed = {**updates, changed_id: {**updates[changed_id], "cdw_segments": "vip"}}
+    third = write_back(CrmClient(hubspot.url, "secret-token", sleep=sleeps.append), changed, state)
+    assert third["sent"] == 1 and hubspot.contacts[changed_id]["cdw_segments"] == "vip"
+    # no PII in the state: contact ids and hashes only
+    assert "@" not in state.read_text()
+
+    with pytest.raises(CrmError, match="HTTP 401"):
+        write_back(CrmClient(hubspot.url, "wrong", sleep=sleeps.append), {"1": {"a": "b"}}, tmp_path / "s2.json")
+    hubspot.fail_next = [503] * 10
+    with pytest.raises(CrmError, match="HTTP 503"):
+        write_back(CrmClient(hubspot.url, "secret-token", sleep=sleeps.append, max_attempts=3), {"1": {"a": "b"}},
+                   tmp_path / "s3.json")

@@ -1,0 +1,345 @@
+"""GDPR governance end to end on a small generated population with hand-written web consent events:
+consent ledger (latest wins, most restrictive on merged profiles), exports filtered by it,
+retention, right of access, analyst snapshot (masked, readable while a run writes), right to
+erasure (CLI and request file) that survives a rebuild from scratch, and the audit log.
+
+One home, three pipeline runs (initial, erasure, rebuild from scratch); tests run in file order.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import use_home
+
+PEOPLE = 200
+SEED = 7
+KEY = "test-erasure-key-0123456789abcdef"
+
+
+def _people_with_emails(landing: Path) -> list[tuple[str, list[str]]]:
+    """(person_id, emails of their CRM contacts) for people with one CRM contact that has a
+    plain, well-formed email - distinct people per the generator's ground truth."""
+    truth = {}
+    with open(landing / "_truth" / "people.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            truth[(row["source"], row["source_record_id"])] = row["person_id"]
+    emails = defaultdict(list)
+    with open(landing / "crm" / "contacts" / "contacts.csv", newline="") as fh:
+        for row in csv.DictReader(fh):
+            pid = truth.get(("crm_contacts", row["hs_object_id"]))
+            e = (row["email"] or "").strip()
+            if pid and e and "@" in e and e == e.lower() and " " not in e:
+                emails[pid].append(e)
+    return sorted((p, es) for p, es in emails.items() if len(es) == 1)
+
+
+def _event(mid, anon, ts, email, purposes, basis="consent"):
+    return {"messageId": mid, "type": "track", "event": "Consent Updated", "anonymousId": anon,
+            "timestamp": ts, "context": {"traits": {"email": email}},
+            "properties": {"purposes": purposes, "lawful_basis": basis}}
+
+
+@pytest.fixture(scope="module")
+def gov(tmp_path_factory):
+    from orchestration.demo.generator import generate
+    from orchestration.runner import run_pipeline
+
+    previous_home = os.environ.get("CDW_HOME")
+    previous_key = os.environ.get("CDW_ERASURE_KEY")
+    os.environ["CDW_ERASURE_KEY"] = KEY
+    home = tmp_path_factory.mktemp("cdw_gov")
+    use_home(home)
+    generate(home / "landing", people=PEOPLE, seed=SEED)
+    people = _people_with_emails(home / "landing")
+    assert len(people) >= 20
+    conflicted, flipped, erased, requested = (people[i][1][0] for i in (0, 1, 2, 3))
+    granted = [p[1][0] for p in people[4:14]]
+    # Web "Consent Updated" events (Segment track): the generator emits none, so they are written here.
+    events = [
+        # conflicted: two devices (two records of one merged profile). The newer grants ads, the
+        # older withdraws it: each record keeps its latest, the profile the most restrictive.
+        _event("c-1", "anon-conflict-new", "2026-10-30T10:00:00Z", conflicted, {"ads": True, "analytics": True}),
+        _event("c-2", "anon-conflict-old", "2026-10-01T10:00:00Z", conflicted, {"ads": False}),
+        # flipped: one device withdrew, then granted again: the latest event wins
+        _event("f-1", "anon-flip", "2026-10-01T10:00:00Z", flipped, {"ads": False}),
+        _event("f-2", "anon-flip", "2026-10-20T10:00:00Z", flipped, {"ads": True}, "legitimate_interest"),
+        _event("e-1", "anon-erased", "2026-10-20T10:00:00Z", erased, {"ads": True, "analytics": True}),
+        _event("r-1", "anon-requested", "2026-10-20T10:00:00Z", requested, {"ads": True}),
+        *(_event(f"g-{i}", f"anon-granted-{i}", "2026-10-25T10:00:00Z", e, {"ads": True}) for i, e in enumerate(granted)),
+    ]
+    web = home / "landing" / "web" / "events"
+    (web / "consent-2026-10-31.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    # events far past the web retention (400 days): purged on load
+    old = [{"messageId": f"old-{i}", "type": "page", "anonymousId": f"anon-old-{i}", "timestamp": "2019-03-01T10:00:00Z",
+            "context": {"page": {"path": "/old"}}} for i in range(5)]
+    (web / "2019-03-01.jsonl").write_text("".join(json.dumps(e) + "\n" for e in old))
+    first = run_pipeline(log_level="WARNING")
+    assert first.success
+    yield type("Gov", (), dict(home=home, first=first, conflicted=conflicted, flipped=flipped, erased=erased,
+                               requested=requested, granted=granted,
+                               warehouse=home / "warehouse.duckdb"))
+    if previous_home:
+        use_home(Path(previous_home))
+    if previous_key is None:
+        os.environ.pop("CDW_ERASURE_KEY", None)
+    else:
+        os.environ["CDW_ERASURE_KEY"] = previous_key
+
+
+def sql(db: Path, query: str, params=None):
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(query, params or []).fetchall()
+
+
+def customer_of(gov, email: str) -> str:
+    rows = sql(gov.warehouse, "SELECT DISTINCT m.customer_id FROM intermediate.int_identity_records r "
+                              "JOIN marts.customer_source_records m USING (record_key) WHERE r.email = ?", [email])
+    assert len(rows) == 1, email
+    return rows[0][0]
+
+
+def test_consent_ledger_latest_event_wins_and_most_restrictive_on_merge(gov):
+    conflicted, flipped = customer_of(gov, gov.conflicted), customer_of(gov, gov.flipped)
+    ledger = {(c, p): (s, b, src) for c, p, s, b, src in sql(
+        gov.warehouse, "SELECT customer_id, purpose, consent_status, lawful_basis, decided_by_signal FROM marts.consent_ledger")}
+    # merged profile: one device grants (newer), one withdraws (older) -> most restrictive
+    assert ledger[(conflicted, "ads")][0] == "withdrawn"
+    assert sql(gov.warehouse, "SELECT has_conflicting_records FROM marts.consent_ledger WHERE customer_id = ? AND purpose = 'ads'",
+               [conflicted]) == [(True,)]
+    assert ledger[(conflicted, "analytics")][0] == "granted"
+    # one record: withdrew then granted -> latest wins, with its lawful basis and source
+    assert ledger[(flipped, "ads")] == ("granted", "legitimate_interest", "web.consent_updated")
+    # every customer has a row per purpose
+    (n_customers,) = sql(gov.warehouse, "SELECT count(*) FROM marts.customers")[0]
+    assert sql(gov.warehouse, "SELECT count(*) FROM marts.consent_ledger")[0][0] == 3 * n_customers
+    # email consent agrees with the email platform / CRM signals behind it
+    assert sql(gov.warehouse, """SELECT count(*) FROM intermediate.int_customer_consent_resolved WHERE email_marketing_consent
+               <> (has_subscribed_member AND NOT has_withdrawn_member AND NOT is_email_opted_out_in_crm)""")[0][0] == 0
+
+
+def test_ad_exports_contain_exactly_the_people_with_ads_consent(gov):
+    from orchestration.governance.hashing import hashed
+
+    exports = gov.home / "exports"
+    google = list(csv.DictReader(open(exports / "google_customer_match" / "google_customer_match.csv")))
+    meta = list(csv.DictReader(open(exports / "meta_custom_audience" / "meta_custom_audience.csv")))
+    consented = sql(gov.warehouse, """SELECT c.email, c.phone FROM marts.customers c JOIN marts.consent_ledger l
+                    USING (customer_id) WHERE l.purpose = 'ads' AND l.has_consent""")
+    assert len(google) == len(meta) == len(consented) >= 8
+    google_emails = {r["Email"] for r in google}
+    meta_emails = {r["email"] for r in meta}
+    for email, _ in consented:
+        assert hashed("google_customer_match", "email", email) in google_emails
+        assert hashed("meta_custom_audience", "email", email) in meta_emails
+    for withheld in (gov.conflicted,):
+        assert hashed("meta_custom_audience", "email", withheld) not in meta_emails
+    assert hashed("meta_custom_audience", "email", gov.flipped) in meta_emails
+    for name in ("google_customer_match", "meta_custom_audience"):
+        manifest = json.loads((exports / name / f"{name}.manifest.json").read_text())
+        assert manifest["consent_purpose"] == "ads" and manifest["run_id"] == gov.first.run_id
+        assert manifest["gate_results"]["marts/customers:gx_customers"] == "passed"
+
+
+def test_retention_purges_old_raw_web_events(gov):
+    assert sql(gov.warehouse, "SELECT count(*) FROM raw.web_events WHERE payload LIKE '%anon-old-%'")[0][0] == 0
+    (oldest,) = sql(gov.warehouse, "SELECT min(try_cast(json_extract_string(payload, '$.timestamp') AS TIMESTAMPTZ)) "
+                                   "FROM raw.web_events")[0]
+    assert oldest.year >= 2025
+    from orchestration.governance import audit
+
+    purges = [e for e in audit.entries("retention_purge") if e["target"] == "raw.web_events"]
+    assert purges and purges[0]["rows"] == 5 and purges[0]["retention_days"] == 400
+
+
+def test_access_export_holds_everything_about_a_known_person(gov, capsys):
+    from orchestration.cli import main
+
+    customer = customer_of(gov, gov.flipped)
+    assert main(["access", gov.flipped.upper()]) == 0
+    path = Path(capsys.readouterr().out.strip().rsplit(" ", 1)[-1])
+    doc = json.loads(path.read_text())
+    assert doc["customer_ids"] == [customer]
+    assert doc["profile"][0]["customer_id"] == customer
+    records = sql(gov.warehouse, "SELECT source, source_record_id FROM marts.customer_source_records WHERE customer_id = ?", [customer])
+    assert len(doc["source_records"]["mapping"]) == len(records)
+    assert any(r["email"] == gov.flipped for r in doc["source_records"]["crm_contacts"])
+    assert {e["message_id"] for e in doc["events"]["web"]} >= {"f-1", "f-2"}
+    ledger = {c["purpose"]: c["consent_status"] for c in doc["consents"]["ledger"]}
+    assert ledger["ads"] == "granted"
+    assert "ad_audience" in doc["marts"] and "customer_rfm" in doc["marts"]
+    assert {e["destination"] for e in doc["exports"]} >= {"google_customer_match", "meta_custom_audience"}
+    from orchestration.governance import audit
+
+    assert audit.entries("access_export")[-1]["target"] == doc["access_id"]
+
+
+def test_snapshot_masks_pii_by_default_and_full_pii_is_opt_in(gov, tmp_path, monkeypatch):
+    from orchestration.governance import snapshot
+
+    snap = gov.home / "analytics.duckdb"
+    emails = [e for (e,) in sql(snap, "SELECT email FROM marts.customers WHERE email IS NOT NULL")]
+    assert emails and all(e.startswith("pii_") for e in emails)
+    assert all(n.startswith("pii_") for (n,) in sql(snap, "SELECT first_name FROM marts.customers WHERE first_name IS NOT NULL"))
+    # joinable: the same value masks the same way in every table
+    assert sql(snap, "SELECT count(*) FROM marts.email_audience a JOIN marts.customers c USING (customer_id) "
+                     "WHERE a.email <> c.email")[0][0] == 0
+    # non-PII columns stay usable
+    assert sql(snap, "SELECT count(*) FROM marts.customers")[0][0] == sql(gov.warehouse, "SELECT count(*) FROM marts.customers")[0][0]
+    monkeypatch.setenv("CDW_SNAPSHOT_PII", "full")
+    result = snapshot.publish(target=tmp_path / "full.duckdb")
+    assert result["pii_mode"] == "full" and not result["masked_columns"]
+    assert sql(tmp_path / "full.duckdb", "SELECT count(*) FROM marts.customers WHERE email LIKE '%@%'")[0][0] > 0
+
+
+def test_cdw_sql_reads_the_snapshot(gov, capsys):
+    from orchestration.cli import main
+
+    assert main(["sql", "SELECT email FROM marts.customers WHERE email IS NOT NULL LIMIT 1"]) == 0
+    assert "pii_" in capsys.readouterr().out
+    assert main(["sql", "--warehouse", "SELECT email FROM marts.customers WHERE email IS NOT NULL LIMIT 1"]) == 0
+    assert "@" in capsys.readouterr().out
+
+
+def test_erasure_refuses_without_a_key(gov, monkeypatch, capsys):
+    from orchestration.cli import main
+    from orchestration.governance.erasure import erasure_count
+
+    monkeypatch.delenv("CDW_ERASURE_KEY")
+    assert main(["erase", "--no-run", gov.erased]) == 2
+    assert "CDW_ERASURE_KEY is not set" in capsys.readouterr().err
+    assert erasure_count() == 0
+
+
+READER = """
+import json, sys, time, io, contextlib
+from pathlib import Path
+from orchestration.cli import main
+stop = Path(sys.argv[1])
+ok = errors = 0
+messages = []
+while not stop.exists():
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        rc = main(["sql", "SELECT count(*) FROM marts.customers"])
+    if rc == 0:
+        ok += 1
+    else:
+        errors += 1
+        messages.append(err.getvalue()[:200])
+    time.sleep(0.05)
+print(json.dumps({"ok": ok, "errors": errors, "messages": messages[:5]}))
+"""
+
+
+def _files_mentioning(root: Path, needle: str, skip=("landing", "dagster")) -> list[str]:
+    hits = []
+    for p in root.rglob("*"):
+        if p.is_file() and p.relative_to(root).parts[0] not in skip and needle.encode() in p.read_bytes():
+            hits.append(str(p.relative_to(root)))
+    return hits
+
+
+def test_erasure_end_to_end_while_analysts_query_the_snapshot(gov, tmp_path):
+    from orchestration.cli import main
+    from orchestration.governance.erasure import scan
+    from orchestration.governance.hashing import hashed
+
+    customer = customer_of(gov, gov.erased)
+    meta_hash = hashed("meta_custom_audience", "email", gov.erased)
+    assert meta_hash in (gov.home / "exports/meta_custom_audience/meta_custom_audience.csv").read_text()
+    stop = tmp_path / "stop"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(stop)], stdout=subprocess.PIPE, text=True,
+                              env=os.environ.copy())
+    try:
+        time.sleep(1.0)
+        assert main(["erase", gov.erased, "--log-level", "ERROR"]) == 0  # records, scrubs, runs, scans
+    finally:
+        stop.touch()
+        out, _ = reader.communicate(timeout=60)
+    stats = json.loads(out.strip().splitlines()[-1])
+    assert stats["errors"] == 0, stats["messages"]
+    assert stats["ok"] >= 10
+    # nothing of the person anywhere: every table and file, by keyed hash and in clear
+    assert scan()["findings"] == {}
+    assert sql(gov.warehouse, "SELECT count(*) FROM marts.customers WHERE customer_id = ?", [customer]) == [(0,)]
+    assert sql(gov.warehouse, "SELECT count(*) FROM raw.crm_contacts WHERE lower(email) = ?", [gov.erased]) == [(0,)]
+    assert sql(gov.warehouse, "SELECT count(*) FROM raw.web_events WHERE payload LIKE '%anon-erased%'") == [(0,)]
+    assert _files_mentioning(gov.home, gov.erased) == []
+    assert _files_mentioning(gov.home, customer) == []
+    assert _files_mentioning(gov.home, meta_hash) == []
+    # the ledger holds keyed hashes only
+    ledger = (gov.home / "governance" / "tombstones.jsonl").read_text()
+    assert gov.erased not in ledger and meta_hash not in ledger
+
+
+def test_erasure_holds_when_the_warehouse_is_rebuilt_from_scratch(gov):
+    from orchestration.governance.erasure import scan
+    from orchestration.runner import run_pipeline
+
+    # the old source files are all still in landing/: a rebuild reloads them
+    assert gov.erased in (gov.home / "landing/crm/contacts/contacts.csv").read_text()
+    gov.warehouse.unlink()
+    (gov.home / "analytics.duckdb").unlink()
+    shutil.rmtree(gov.home / "exports")
+    result = run_pipeline(log_level="WARNING")
+    assert result.success
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert "governance/erasure_verification" in materialized
+    assert scan()["findings"] == {}
+    assert sql(gov.warehouse, "SELECT count(*) FROM staging.stg_crm__contacts WHERE email = ?", [gov.erased]) == [(0,)]
+    assert _files_mentioning(gov.home, gov.erased) == []
+    # everyone else is back
+    assert sql(gov.warehouse, "SELECT count(*) FROM staging.stg_crm__contacts WHERE email = ?", [gov.flipped]) == [(1,)]
+
+
+def test_erasure_request_file_is_picked_up_by_the_sensor(gov):
+    import dagster as dg
+
+    from orchestration.defs.automation import erasure_requests_sensor
+    from orchestration.governance.erasure import erasure_count
+    from orchestration.governance.hashing import hashed
+
+    before = erasure_count()
+    meta_file = gov.home / "exports/meta_custom_audience/meta_custom_audience.csv"
+    assert hashed("meta_custom_audience", "email", gov.requested) in meta_file.read_text()
+    requests = gov.home / "landing" / "requests"
+    requests.mkdir(parents=True, exist_ok=True)
+    (requests / "ticket-123.json").write_text(json.dumps({"identifier": gov.requested}))
+    with dg.instance_for_test() as instance:
+        result = erasure_requests_sensor(dg.build_sensor_context(instance=instance))
+    runs = list(result) if result is not None and not isinstance(result, dg.SkipReason) else []
+    assert len(runs) == 1 and isinstance(runs[0], dg.RunRequest)
+    assert erasure_count() == before + 1
+    assert not (requests / "ticket-123.json").exists()  # the request held the identifier
+    # published files are scrubbed at once, before the run the sensor requests
+    assert hashed("meta_custom_audience", "email", gov.requested) not in meta_file.read_text()
+    manifest = json.loads((gov.home / "exports/meta_custom_audience/meta_custom_audience.manifest.json").read_text())
+    assert manifest["rows"] == len(meta_file.read_text().splitlines()) - 1
+    assert "scrubbed_by_erasure_at" in manifest
+
+
+def test_audit_log_records_erasures_and_exports_without_pii(gov):
+    from orchestration.governance import audit
+
+    text = (gov.home / "governance" / "audit.jsonl").read_text()
+    for email in (gov.erased, gov.requested):
+        assert email not in text
+    erasures = audit.entries("erasure")
+    assert [e["via"] for e in erasures] == ["cli", "request_file"]
+    assert all(e["target"].startswith("era_") and e["customers"] == 1 for e in erasures)
+    exports = audit.entries("data_export")
+    assert {e["target"] for e in exports} >= {"email_audience", "google_customer_match", "meta_custom_audience"}
+    assert all(e["run_id"] and e["rows"] is not None for e in exports if e["target"] != "crm_writeback")
+    assert audit.entries("erasure_enforced")

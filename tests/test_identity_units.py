@@ -1,0 +1,145 @@
+"""Identity resolution pieces tested directly: phone normalization, account clustering,
+pairwise accuracy, the customer-id registry (stable ids, oldest survives, merges logged)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.identity import registry
+from orchestration.identity.accuracy import pairwise
+from orchestration.identity.explain import _email_key
+from orchestration.identity.graph import derive_customer_id
+from orchestration.identity.phones import to_e164
+
+REPO = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location(
+    "int_identity_account_clusters", REPO / "dbt_project/models/intermediate/identity/int_identity_account_clusters.py")
+accounts = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(accounts)
+
+
+@pytest.mark.parametrize("raw, region, expected", [
+    ("+1 (415) 555-2671", None, "+14155552671"),
+    ("(415) 555-2671", "US", "+14155552671"),
+    ("415.555.2671 ext. 12", "US", "+14155552671"),
+    ("001 415 555 2671", "DE", "+14155552671"),           # 00 = international prefix
+    ("0151/23456789", "DE", "+4915123456789"),
+    ("+49 (0)151 23456789", None, "+4915123456789"),
+    ("07400 123456", "GB", "+447400123456"),
+    ("0044 20 7946 0018", "FR", "+442079460018"),
+    ("06.12.34.56.78", "FR", "+33612345678"),
+    ("０１５１ ２３４５６７８９", "DE", "+4915123456789"),      # full-width digits
+])
+def test_phones_normalize_to_e164(raw, region, expected):
+    assert to_e164(raw, region) == expected
+
+
+@pytest.mark.parametrize("raw", [None, "", "   ", "NULL", "null", "n/a", "0000000", "12", "☎☎☎", "1" * 500,
+                                 "+1 (415) 555-2671" * 20])
+def test_phones_junk_empty_and_overlong_are_none(raw):
+    assert to_e164(raw, "US") is None
+
+
+def test_national_number_needs_its_region():
+    # "0151 ..." is German; read as a US number it is not valid
+    assert to_e164("0151 23456789", "US") is None
+    assert to_e164("0151 23456789", "DE") == "+4915123456789"
+
+
+def test_email_match_key_folds_gmail_only():
+    assert _email_key(" J.O.hn.Doe+crm@GoogleMail.com ") == "johndoe@gmail.com"
+    assert _email_key("j.o.hn+x@acme.com") == "j.o.hn+x@acme.com"
+
+
+def test_account_name_key_drops_legal_suffixes_case_and_the():
+    assert accounts.name_key("The Acme GmbH") == accounts.name_key("ACME") == "acme"
+    assert accounts.name_key("Société Générale S.A.") == "societegenerale"
+    assert accounts.name_key(None) is None and accounts.name_key("  ") is None
+
+
+def test_accounts_unify_by_domain_and_name_but_not_free_mail_or_ambiguous_names():
+    companies = pd.DataFrame([
+        (1, "Acme Inc.", "acme.com"), (2, "ACME", None), (3, "Acme Holdings", "acme.com"),   # one company
+        (4, "Gmail Fans", "gmail.com"), (5, "Other Fans", "gmail.com"),                    # free mail: no join
+        (6, "Nova", "nova.io"), (7, "Nova", "nova.de"),                                    # one name, 2 domains
+    ], columns=["company_id", "company_name", "domain"])
+    out = accounts.clusters(companies, {"gmail.com"}).set_index("company_id")
+    assert out.loc[1, "account_id"] == out.loc[2, "account_id"] == out.loc[3, "account_id"] == accounts.account_id(1)
+    assert out.loc[4, "account_id"] != out.loc[5, "account_id"]
+    assert out.loc[6, "account_id"] != out.loc[7, "account_id"]
+    assert out.loc[2, "link_reason"] == "name" and out.loc[3, "link_reason"] == "domain"
+
+
+def test_pairwise_precision_recall_from_the_contingency_table():
+    predicted = pd.Series(["a", "a", "a", "b", "c"])
+    truth = pd.Series(["x", "x", "y", "y", "z"])
+    m = pairwise(predicted, truth)
+    # predicted pairs: 3 (all in a); true pairs: x(1) + y(1) = 2; correct: (0,1)
+    assert (m["predicted_pairs"], m["true_pairs"], m["true_positive_pairs"]) == (3, 2, 1)
+    assert m["precision"] == pytest.approx(1 / 3) and m["recall"] == pytest.approx(0.5)
+
+
+def _records(components: dict[str, int]) -> pd.DataFrame:
+    df = pd.DataFrame({"record_key": list(components), "component": list(components.values())})
+    df["anchor_record_key"] = df.groupby("component")["record_key"].transform("min")
+    return df
+
+
+def _ids(out: pd.DataFrame) -> dict:
+    return dict(zip(out["record_key"], out["customer_id"]))
+
+
+def test_registry_ids_are_stable_across_runs_and_rebuilds_and_the_older_id_survives_a_merge(tmp_path):
+    run1 = _records({"crm:1": 0, "crm:2": 0, "web:9": 1, "crm:5": 2})
+    with duckdb.connect(str(tmp_path / "a.duckdb")) as con:
+        first, merges = registry.assign(con, run1)
+        assert merges.empty
+        ids1 = _ids(first)
+        assert ids1["crm:1"] == ids1["crm:2"] == derive_customer_id("crm:1")
+        # same inputs again: same ids
+        assert _ids(registry.assign(con, run1)[0]) == ids1
+        # incremental: a new record joins web:9 and crm:5 (web:9's id is older: born earlier? same run -> smaller id)
+        run3 = _records({"crm:1": 0, "crm:2": 0, "web:9": 1, "crm:5": 1, "crm:0": 1})
+        third, merges = registry.assign(con, run3, {1: "shared identifier: phone"})
+        ids3 = _ids(third)
+        survivor = min(ids1["web:9"], ids1["crm:5"])
+        assert ids3["web:9"] == ids3["crm:5"] == ids3["crm:0"] == survivor    # not derived from the new anchor crm:0
+        assert ids3["crm:1"] == ids1["crm:1"]
+        loser = max(ids1["web:9"], ids1["crm:5"])
+        assert merges.to_dict("records") == [
+            {"old_customer_id": loser, "new_customer_id": survivor, "reason": "shared identifier: phone"}]
+        logged = con.execute("select run, old_customer_id, new_customer_id, reason from identity_registry.customer_merges").fetchall()
+        assert logged == [(3, loser, survivor, "shared identifier: phone")]
+        # a profile born later never takes over an older one
+        run4 = _records({"crm:1": 0, "crm:2": 0, "web:9": 0, "crm:5": 0, "crm:0": 0, "crm:7": 0})
+        fourth, merges = registry.assign(con, run4)
+        born = dict(con.execute("select customer_id, born_run from identity_registry.id_births").fetchall())
+        assert set(_ids(fourth).values()) == {min((born[i], i) for i in (ids1["crm:1"], survivor))[1]}
+    # a rebuild from an empty warehouse with the first inputs gives the first ids
+    with duckdb.connect(str(tmp_path / "b.duckdb")) as con:
+        assert _ids(registry.assign(con, run1)[0]) == ids1
+
+
+def test_registry_split_keeps_the_id_with_the_bigger_part(tmp_path):
+    with duckdb.connect(str(tmp_path / "a.duckdb")) as con:
+        first, _ = registry.assign(con, _records({"a": 0, "b": 0, "c": 0}))
+        old = first["customer_id"].iloc[0]
+        second, merges = registry.assign(con, _records({"a": 0, "b": 1, "c": 1}))
+        ids = _ids(second)
+        assert ids["b"] == ids["c"] == old and ids["a"] != old
+        assert merges.empty
+
+
+def test_empty_inputs_give_empty_outputs(tmp_path):
+    empty = pd.DataFrame({"company_id": pd.Series(dtype="int64"), "company_name": pd.Series(dtype=object),
+                          "domain": pd.Series(dtype=object)})
+    assert accounts.clusters(empty, {"gmail.com"}).empty
+    with duckdb.connect(str(tmp_path / "a.duckdb")) as con:
+        out, merges = registry.assign(con, _records({}))
+        assert out.empty and merges.empty
+        assert con.execute("select records, customers from identity_registry.runs").fetchall() == [(0, 0)]

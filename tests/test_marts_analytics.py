@@ -1,0 +1,303 @@
+"""Analytics marts on hand-made raw rows where every answer is known: attribution to the cent,
+lifecycle history, lead score, RFM, cohort matrix, an MRR / NRR month.
+
+The raw tables are written in the shape the extract step produces (see test_dbt_models.py) and
+`dbt build` runs with analytics_as_of_date = 2024-06-30, so recency weights are exact.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+DBT_PROJECT = REPO / "dbt_project"
+SOURCES = yaml.safe_load((REPO / "orchestration" / "sources.yml").read_text())["sources"]
+AS_OF = "2024-06-30"
+
+
+def contact(id_, first, last, email, created, modified, stage, company="", title="", country="US"):
+    return dict(hs_object_id=str(id_), firstname=first, lastname=last, email=email, country=country,
+                associatedcompanyid=str(company), createdate=created, lastmodifieddate=modified,
+                lifecyclestage=stage, hs_email_optout="false", jobtitle=title)
+
+
+def deal(id_, stage, amount, created, closed, contact_id, company=""):
+    return dict(hs_object_id=str(id_), dealname=f"deal {id_}", pipeline="default", dealstage=stage, amount=amount,
+                createdate=created, closedate=closed, lastmodifieddate=created,
+                associated_contact_id=str(contact_id), associated_company_id=str(company))
+
+
+def web(mid, type_, anon, ts, path="/", event=None, email=None, campaign=None):
+    msg = {"messageId": mid, "type": type_, "anonymousId": anon, "timestamp": ts, "context": {"page": {"path": path}}}
+    if campaign:
+        msg["context"]["campaign"] = dict(zip(("source", "medium", "name"), campaign))
+        msg["context"]["page"]["referrer"] = "https://www.google.com/"
+    if event:
+        msg["event"] = event
+    if email:
+        msg["traits"] = {"email": email}
+    return {"payload": json.dumps(msg)}
+
+
+RAW = {
+    "crm_companies": [
+        dict(hs_object_id="100", name="Acme", domain="acme.com", industry="COMPUTER_SOFTWARE", numberofemployees="120",
+             country="US", createdate="2023-01-01T00:00:00Z", lastmodifieddate="2023-01-01T00:00:00Z"),
+        dict(hs_object_id="101", name="Beta", domain="beta.io", industry="RETAIL", numberofemployees="8",
+             country="FR", createdate="2023-01-01T00:00:00Z", lastmodifieddate="2023-01-01T00:00:00Z"),
+    ],
+    "crm_contacts": [
+        # Ann: CEO at Acme, a customer since her deal of 2024-03-15
+        contact(1, "Ann", "Able", "ann@acme.com", "2024-01-10T00:00:00Z", "2024-05-01T00:00:00Z", "customer", 100, "CEO"),
+        contact(2, "Bob", "Best", "bob@beta.io", "2024-02-01T00:00:00Z", "2024-04-20T00:00:00Z", "opportunity", 101, "Buyer"),
+        # Cid: bought once in June 2023, his contract ended in May 2024
+        contact(3, "Cid", "Cole", "cid@cole.net", "2023-05-01T00:00:00Z", "2023-06-10T00:00:00Z", "customer"),
+    ],
+    "crm_deals": [
+        deal(11, "closedwon", "1000.00", "2024-02-01T00:00:00Z", "2024-03-15T10:00:00Z", 1, 100),
+        deal(12, "closedwon", "2400.00", "2024-03-01T00:00:00Z", "2024-04-10T00:00:00Z", 2, 101),
+        deal(13, "closedlost", "900.00", "2024-03-15T00:00:00Z", "2024-04-20T00:00:00Z", 2, 101),
+        deal(14, "contractsent", "5000.00", "2024-04-01T00:00:00Z", "2024-07-01T00:00:00Z", 2, 101),
+        deal(15, "closedwon", "600.00", "2023-05-01T00:00:00Z", "2023-06-10T00:00:00Z", 3),
+    ],
+    "email_members": [
+        dict(member_id="m1", list_id="l1", email_address="ann@acme.com", status="subscribed",
+             timestamp_opt="2024-01-05T00:00:00Z", last_changed="2024-01-05T00:00:00Z"),
+        dict(member_id="m5", list_id="l1", email_address="lea@lead.org", status="subscribed",
+             timestamp_opt="2024-05-01T00:00:00Z", last_changed="2024-05-01T00:00:00Z"),
+    ],
+    "email_campaigns": [dict(campaign_id="c1", list_id="l1", name="Spring", send_time="2024-03-01T09:00:00Z",
+                             utm_campaign="spring")],
+    "email_events": [
+        dict(event_id="e1", campaign_id="c1", member_id="m1", event_type="send", timestamp="2024-03-01T09:00:00Z"),
+        dict(event_id="e2", campaign_id="c1", member_id="m1", event_type="click", timestamp="2024-03-01T10:00:00Z"),
+        dict(event_id="e3", campaign_id="c1", member_id="m5", event_type="open", timestamp="2024-06-30T08:00:00Z"),
+    ],
+    "ad_spend": [
+        dict(date="2024-03-08", platform="google_ads", campaign_id="g1", campaign_name="Brand", utm_source="google",
+             utm_medium="cpc", utm_campaign="brand", spend="250.00", impressions="1000", clicks="20"),
+    ],
+    "web_events": [
+        # Ann: anonymous ad visit (identified later in the session), then a LinkedIn ad visit
+        web("a1", "page", "anon-a", "2024-03-08T10:00:00Z", "/pricing", campaign=("google", "cpc", "brand")),
+        web("a2", "identify", "anon-a", "2024-03-08T10:05:00Z", "/pricing", email="ann@acme.com"),
+        web("a3", "track", "anon-a", "2024-03-08T10:06:00Z", "/demo", event="Demo Requested"),
+        web("a4", "page", "anon-a", "2024-03-14T10:00:00Z", "/", campaign=("linkedin", "paid_social", "abm")),
+        # after the close: never credited
+        web("a5", "page", "anon-a", "2024-03-20T10:00:00Z", "/", campaign=("google", "cpc", "brand")),
+        # Lea: two visit days two weeks apart, then a demo request on the as-of day
+        web("l1", "page", "anon-l", "2024-06-16T10:00:00Z", "/pricing"),
+        web("l2", "identify", "anon-l", "2024-06-16T10:00:30Z", "/pricing", email="lea@lead.org"),
+        web("l3", "page", "anon-l", "2024-06-30T10:00:00Z", "/pricing"),
+        web("l4", "track", "anon-l", "2024-06-30T10:01:00Z", "/demo", event="Demo Requested"),
+        # 31 minutes later: a new session
+        web("l5", "page", "anon-l", "2024-06-30T10:32:00Z", "/blog"),
+        # a visitor who never identifies
+        web("x1", "page", "anon-x", "2024-06-01T10:00:00Z", "/"),
+    ],
+}
+
+
+def write_raw(warehouse: Path, raw: dict) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE SCHEMA raw")
+        for name, spec in SOURCES.items():
+            columns = spec.get("columns") or ["payload"]
+            cols = ", ".join(f'"{c}" VARCHAR' for c in columns)
+            con.execute(f"CREATE TABLE raw.{name} ({cols}, _file VARCHAR, _line BIGINT, _load_id VARCHAR, _loaded_at TIMESTAMP)")
+            for line, row in enumerate(raw.get(name, []), start=2):
+                values = [row.get(c) or None for c in columns]
+                con.execute(
+                    f"INSERT INTO raw.{name} VALUES ({', '.join('?' for _ in columns)}, ?, ?, 'load1', TIMESTAMP '2024-07-01 00:00:00')",
+                    [*values, f"{name}/test.csv", line],
+                )
+
+
+def dbt_build(tmp: Path, warehouse: Path, *args: str) -> subprocess.CompletedProcess:
+    dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
+    env = {**os.environ, "CDW_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return subprocess.run(
+        [dbt, "build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+         "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
+         "--vars", json.dumps({"analytics_as_of_date": AS_OF, "rfm_as_of_date": AS_OF}), *args],
+        env=env, capture_output=True, text=True, timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("marts")
+    warehouse = tmp / "warehouse.duckdb"
+    write_raw(warehouse, RAW)
+    result = dbt_build(tmp, warehouse)
+    assert result.returncode == 0, result.stdout[-6000:]
+    return warehouse
+
+
+def q(warehouse: Path, sql: str, params=None):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def customer(warehouse: Path, record_key: str) -> str:
+    return q(warehouse, "SELECT customer_id FROM marts.customer_source_records WHERE record_key = ?", [record_key])[0][0]
+
+
+def largest_remainder(cents: int, weights: list[float]) -> list[int]:
+    exact = [cents * w / sum(weights) for w in weights]
+    floors = [int(e // 1) for e in exact]
+    left = cents - sum(floors)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in order[:left]:
+        floors[i] += 1
+    return floors
+
+
+def test_deals_status_cycle_and_owner(wh):
+    rows = dict((r[0], r[1:]) for r in q(wh, "SELECT deal_id, deal_status, cycle_days, customer_id, closed_at IS NULL,"
+                                             " expected_close_at IS NULL FROM marts.deals"))
+    assert rows[11][:2] == ("won", 43) and rows[11][2] == customer(wh, "crm_contacts:1")
+    assert rows[13][:2] == ("lost", 36)
+    assert rows[14][:2] == ("open", None) and rows[14][3:] == (True, False)
+
+
+def test_web_sessions_split_on_inactivity_and_attribute_anonymous_pages(wh):
+    lea = customer(wh, "web_visitors:anon-l")
+    sessions = q(wh, "SELECT landing_page_path, page_view_count, event_count, duration_seconds, customer_id"
+                     " FROM marts.web_sessions WHERE visitor_id = 'anon-l' ORDER BY started_at")
+    # 2024-06-16 (2 events), 2024-06-30 10:00-10:01 (2 events), 10:32 after 31 idle minutes
+    assert [(s[0], s[1], s[2], s[3]) for s in sessions] == [("/pricing", 1, 2, 30.0), ("/pricing", 1, 2, 60.0),
+                                                            ("/blog", 1, 1, 0.0)]
+    assert {s[4] for s in sessions} == {lea}
+    # the page viewed before the identify call belongs to Ann as well
+    ann_first = q(wh, "SELECT customer_id, utm_campaign, channel FROM marts.web_sessions"
+                      " WHERE visitor_id = 'anon-a' AND visitor_session_number = 1")
+    assert ann_first == [(customer(wh, "crm_contacts:1"), "brand", "paid_search")]
+    assert q(wh, "SELECT customer_id FROM marts.web_sessions WHERE visitor_id = 'anon-x'") == [(None,)]
+
+
+def test_marketing_touches(wh):
+    ann = customer(wh, "crm_contacts:1")
+    touches = q(wh, "SELECT touch_type, campaign, channel FROM marts.marketing_touches WHERE customer_id = ?"
+                    " ORDER BY touched_at, touch_type", [ann])
+    assert touches == [("email_send", "spring", "email"), ("email_click", "spring", "email"),
+                       ("paid_session", "brand", "paid_search"), ("paid_session", "abm", "paid_social"),
+                       ("paid_session", "brand", "paid_search")]
+
+
+def test_attribution_journey_to_the_cent(wh):
+    rows = q(wh, "SELECT attribution_model, touch_position, campaign, credit_cents FROM marts.attribution_credits"
+                 " WHERE deal_id = 11 ORDER BY attribution_model, touch_position")
+    credits: dict[str, list[int]] = {}
+    for model, pos, campaign, cents in rows:
+        credits.setdefault(model, []).append(cents)
+    assert [r[2] for r in rows if r[0] == "linear"] == ["spring", "brand", "abm"]  # the post-close visit is out
+    # touches 14 d 0 h, 7 d 0 h and 1 d 0 h before the close at 2024-03-15 10:00
+    days = [14.0, 7.0, 1.0]
+    assert credits["first_touch"] == [100000, 0, 0]
+    assert credits["last_touch"] == [0, 0, 100000]
+    assert credits["linear"] == [33334, 33333, 33333]
+    assert credits["position_based"] == [40000, 20000, 40000]
+    assert credits["time_decay"] == largest_remainder(100000, [0.5 ** (d / 7) for d in days])
+    assert all(sum(c) == 100000 for c in credits.values())
+    # Bob and Cid had no campaign touch: their deals are not attributed
+    assert q(wh, "SELECT DISTINCT deal_id FROM marts.attribution_credits") == [(11,)]
+    perf = q(wh, "SELECT attributed_revenue, ad_spend, romi FROM marts.campaign_performance"
+                 " WHERE campaign = 'brand' AND attribution_model = 'linear'")
+    assert [(float(a), float(s), r) for a, s, r in perf] == [(333.33, 250.0, round(333.33 / 250, 4))]
+
+
+def test_lifecycle_history(wh):
+    cols = "lifecycle_stage, subscriber_at, lead_at, mql_at, sql_at, opportunity_at, customer_at, churned_at"
+    ann = q(wh, f"SELECT {cols} FROM marts.customer_lifecycle WHERE customer_id = ?", [customer(wh, "crm_contacts:1")])[0]
+    d = datetime.fromisoformat
+    # CRM contact created 01-10 (lead); deal opened 02-01 makes her SQL, opportunity - and MQL, since the
+    # funnel is cumulative (her demo request of 03-08 came later); won 03-15
+    assert ann == ("customer", d("2024-01-05"), d("2024-01-10"), d("2024-02-01"), d("2024-02-01"), d("2024-02-01"),
+                   d("2024-03-15 10:00"), None)
+    cid = q(wh, f"SELECT {cols} FROM marts.customer_lifecycle WHERE customer_id = ?", [customer(wh, "crm_contacts:3")])[0]
+    assert cid[0] == "churned" and cid[6] == d("2023-06-10") and cid[7] == d("2024-06-01")
+    lea = q(wh, f"SELECT {cols} FROM marts.customer_lifecycle WHERE customer_id = ?", [customer(wh, "email_members:m5")])[0]
+    assert lea[:4] == ("mql", d("2024-05-01"), d("2024-06-16 10:00:30"), d("2024-06-30 10:01"))
+    assert lea[4:] == (None, None, None, None)
+
+
+def test_lead_score(wh):
+    lea = q(wh, "SELECT fit_points, engagement_points, intent_points, engagement_score, intent_score, lead_score,"
+                " is_marketing_qualified FROM marts.lead_scores WHERE customer_id = ?", [customer(wh, "email_members:m5")])[0]
+    # engagement: page 06-30 (1) + track 06-30 (1) + page 06-30 10:32 (1) + open 06-30 (2) + page 06-16 (1 * 0.5)
+    # intent: pricing 06-30 (5) + demo request (20) + second visit day (3) + pricing 06-16 (5 * 0.5)
+    assert lea[:3] == (0.0, 5.5, 30.5)
+    assert lea[3:6] == (round(100 * 5.5 / 40, 2), round(100 * 30.5 / 40, 2), round(0.3 * 13.75 + 0.3 * 76.25, 2))
+    assert lea[6] is False
+    ann = q(wh, "SELECT seniority, seniority_points, icp_points, fit_score FROM marts.lead_scores WHERE customer_id = ?",
+            [customer(wh, "crm_contacts:1")])[0]
+    # CEO 30 + COMPUTER_SOFTWARE 25 + 51-200 employees 20 + US 10 = 85, capped at 80
+    assert ann == ("c_level", 30.0, 55.0, 100.0)
+
+
+def test_rfm_case(wh):
+    rows = {r[0]: r[1:] for r in q(wh, "SELECT customer_id, monetary, m_score, r_score, f_score, rfm_segment FROM marts.customer_rfm")}
+    m = {k: (float(v[0]), v[1]) for k, v in rows.items()}
+    # three buyers, quartiles among buyers: 600 -> 2, 1000 -> 3, 2400 -> 4; non-buyers 1
+    assert m[customer(wh, "crm_contacts:3")] == (600.0, 2)
+    assert m[customer(wh, "crm_contacts:1")] == (1000.0, 3)
+    assert m[customer(wh, "crm_contacts:2")] == (2400.0, 4)
+    assert m[customer(wh, "email_members:m5")] == (0.0, 1)
+    rules = list(csv.DictReader((DBT_PROJECT / "seeds" / "rfm_segments.csv").open()))
+    for _, m_score, r, f, segment in rows.values():
+        first = min((rule for rule in rules
+                     if int(rule["r_min"]) <= r <= int(rule["r_max"]) and int(rule["f_min"]) <= f <= int(rule["f_max"])
+                     and int(rule["m_min"]) <= m_score <= int(rule["m_max"])), key=lambda rule: int(rule["priority"]))
+        assert segment == first["segment"]
+
+
+def test_cohort_matrix(wh):
+    rows = q(wh, "SELECT cohort_month, months_since_first_purchase, cohort_size, retained_customers, retention_rate"
+                 " FROM marts.cohort_retention ORDER BY 1, 2")
+    cid = [r for r in rows if str(r[0]) == "2023-06-01"]
+    assert [r[1] for r in cid] == list(range(13))  # up to the as-of month 2024-06
+    assert [r[3] for r in cid] == [1] * 12 + [0]
+    ann = [r for r in rows if str(r[0]) == "2024-03-01"]
+    assert [(r[1], r[2], r[4]) for r in ann] == [(0, 1, 1.0), (1, 1, 1.0), (2, 1, 1.0), (3, 1, 1.0)]
+    assert {str(r[0]) for r in rows} == {"2023-06-01", "2024-03-01", "2024-04-01"}
+
+
+def test_mrr_and_nrr_month(wh):
+    kpi = {str(r[0]): r[1:] for r in q(wh, "SELECT month, mrr, arr, paying_customers, arpu, new_mrr, churned_mrr, nrr,"
+                                            " win_rate, open_pipeline_amount, pipeline_coverage FROM marts.revenue_kpis_monthly")}
+    # May: Ann 1000/12 + Bob 2400/12 + Cid 600/12 = 333.33; June: Cid's contract ended
+    may, june, april = kpi["2024-05-01"], kpi["2024-06-01"], kpi["2024-04-01"]
+    assert may[0] == round(4000 / 12, 2) and may[2] == 3
+    assert june[:3] == (round(3400 / 12, 2), round(3400, 2), 2)
+    assert june[3] == round(3400 / 12 / 2, 2)
+    assert (june[4], june[5]) == (0, round(50.0, 2))
+    assert june[6] == round(3400 / 4000, 4)
+    # April: Bob won 2400 and lost 900; pipeline open at the end: deal 14 (5000); won Feb-Apr: 0 + 1000 + 2400
+    assert april[4] == round(2400 / 12, 2)
+    assert april[7] == 0.5
+    assert float(april[8]) == 5000.0 and april[9] == round(5000 / (3400 / 3), 2)
+    assert kpi["2024-06-01"][0] == round(3400 / 12, 2) and max(kpi) == "2024-06-01"
+
+
+def test_segments_from_yaml(wh):
+    declared = yaml.safe_load((DBT_PROJECT / "models/marts/segments/segment_memberships.yml").read_text())
+    names = {s["name"] for s in declared["models"][0]["config"]["meta"]["segments"]}
+    got = q(wh, "SELECT segment, customer_id, consent_purpose FROM marts.segment_memberships")
+    assert {g[0] for g in got} <= names
+    # Cid churned but has no email consent: not in the email win-back audience
+    assert ("churned_winback", customer(wh, "crm_contacts:3"), "email_marketing") not in got
+    # every member of an email segment has email consent
+    consent = dict(q(wh, "SELECT customer_id, email_marketing_consent FROM marts.customers"))
+    assert all(consent[c] for s, c, p in got if p == "email_marketing")
