@@ -20,6 +20,8 @@ def build_extract_asset(contract: SourceContract) -> dg.AssetsDefinition:
         kinds={"duckdb", contract.format},
         tags={"system": contract.system},
         retry_policy=EXTRACT_RETRY,
+        # CRM loads come after the API pull (a no-op in file-drop mode) so its pages are loaded
+        deps=[dg.AssetKey(["extract", "crm_api_pull"])] if contract.system == "crm" else [],
     )
     def _extract(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         with connect() as con:
