@@ -63,29 +63,18 @@ def dbt_layer_seconds(target_dir: Path) -> dict[str, float]:
     return {k: round(v, 2) for k, v in layers.items()}
 
 
-def pairwise_accuracy(warehouse: Path, truth_csv: Path) -> dict | None:
-    """Pairwise precision/recall over records present in both the truth and the mapping, computed
-    with pair counts per group (n choose 2), so it scales to millions of records."""
+def identity_accuracy(warehouse: Path, run_id: str) -> dict | None:
+    """People accuracy as the pipeline itself measured it in this run (marts.identity_accuracy)."""
     import duckdb
 
-    if not truth_csv.exists():
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        row = con.execute(
+            "SELECT \"precision\", recall FROM marts.identity_accuracy WHERE run_id = ? AND entity = 'people'",
+            [run_id],
+        ).fetchone()
+    if row is None or row[0] is None:
         return None
-    con = duckdb.connect(str(warehouse), read_only=True)
-    q = f"""
-        WITH j AS (
-            SELECT m.customer_id, t.person_id
-            FROM marts.customer_source_records m
-            JOIN read_csv('{truth_csv}', header=true, all_varchar=true) t
-              ON t.source = m.source AND t.source_record_id = m.source_record_id
-        ),
-        pred AS (SELECT sum(n * (n - 1) / 2) p FROM (SELECT count(*) n FROM j GROUP BY customer_id)),
-        tru  AS (SELECT sum(n * (n - 1) / 2) t FROM (SELECT count(*) n FROM j GROUP BY person_id)),
-        both_ AS (SELECT sum(n * (n - 1) / 2) b FROM (SELECT count(*) n FROM j GROUP BY customer_id, person_id))
-        SELECT p, t, b FROM pred, tru, both_
-    """
-    p, t, b = con.execute(q).fetchone()
-    con.close()
-    return {"precision": round(b / p, 5) if p else None, "recall": round(b / t, 5) if t else None}
+    return {"precision": round(row[0], 5), "recall": round(row[1], 5)}
 
 
 def main() -> int:
@@ -109,7 +98,7 @@ def main() -> int:
         "in_process_wall_s": round(wall, 2),
         "stages": stages,
         "dbt_layers": dbt_layer_seconds(target),
-        "identity_accuracy": pairwise_accuracy(settings.warehouse_path(), settings.truth_dir() / "people.csv") if result.success else None,
+        "identity_accuracy": identity_accuracy(settings.warehouse_path(), result.run_id) if result.success else None,
     }
     out.write_text(json.dumps(data, indent=2))
     return 0 if result.success else 1

@@ -17,8 +17,6 @@ checks, quarantine, lineage (`_file` names the object, window and page) and idem
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
 import urllib.error
@@ -27,7 +25,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestration.files import atomic_write_bytes
+from orchestration.files import atomic_write_bytes, csv_bytes
 
 # contract columns (orchestration/sources.yml) <- HubSpot properties / associations
 OBJECTS = {
@@ -154,14 +152,6 @@ def _rows(obj: str, results: list[dict]) -> list[list[str]]:
     return rows
 
 
-def _csv(columns: list[str], rows: list[list[str]]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(columns)
-    w.writerows(rows)
-    return buf.getvalue().encode()
-
-
 class CursorStore:
     """Per-object pull state, kept outside the warehouse so a rebuild does not re-pull history."""
 
@@ -199,7 +189,7 @@ def pull_object(client: HubSpotClient, obj: str, landing: Path, store: CursorSto
         rows = _rows(obj, results)
         if rows:
             name = f"api_{obj}_{window}_p{page_no:06d}.csv"
-            atomic_write_bytes(landing / spec["folder"] / name, _csv(spec["columns"], rows))
+            atomic_write_bytes(landing / spec["folder"] / name, csv_bytes(spec["columns"], rows))
             result.files.append(name)
             result.records += len(rows)
             mod_idx = spec["columns"].index("lastmodifieddate")
