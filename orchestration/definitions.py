@@ -9,11 +9,13 @@ settings.export_env()
 from orchestration.defs.automation import (  # noqa: E402
     daily_full_pipeline,
     erasure_requests_sensor,
+    event_days,
     full_pipeline,
+    hourly_event_days,
     landing_files_sensor,
 )
 from orchestration.defs.alerts import run_failure_alert  # noqa: E402
-from orchestration.defs.dbt.assets import dbt_resource, warehouse_dbt_models  # noqa: E402
+from orchestration.defs.dbt.assets import dbt_resource, event_day_dbt_models, warehouse_dbt_models  # noqa: E402
 from orchestration.defs.exports.assets import export_assets  # noqa: E402
 from orchestration.defs.extract.assets import extract_assets  # noqa: E402
 from orchestration.defs.extract.crm_api import CrmApiResource, crm_api_pull  # noqa: E402
@@ -22,10 +24,10 @@ from orchestration.defs.identity.assets import identity_accuracy  # noqa: E402
 from orchestration.defs.quality.checks import gx_checks  # noqa: E402
 
 defs = dg.Definitions(
-    assets=[crm_api_pull, *extract_assets, warehouse_dbt_models, *export_assets, *governance_assets, identity_accuracy],
+    assets=[crm_api_pull, *extract_assets, event_day_dbt_models, warehouse_dbt_models, *export_assets, *governance_assets, identity_accuracy],
     asset_checks=gx_checks,
-    jobs=[full_pipeline],
-    schedules=[daily_full_pipeline],
+    jobs=[full_pipeline, event_days],
+    schedules=[daily_full_pipeline, hourly_event_days],
     sensors=[landing_files_sensor, erasure_requests_sensor, run_failure_alert],
     resources={"dbt": dbt_resource(), "crm_api": CrmApiResource.from_env()},
     # One process, steps in order: DuckDB has one writer per file, and in-process steps cost

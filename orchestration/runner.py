@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+import duckdb
 from dagster import DagsterInstance, ExecuteInProcessResult
 
-from orchestration import settings
+from orchestration import partitions, settings
 
 
-def run_pipeline(job_name: str = "full_pipeline", log_level: str = "DEBUG") -> ExecuteInProcessResult:
+def pending_event_days() -> tuple[date, date]:
+    """The event days a run has to cover: from the oldest day with a file the warehouse does not
+    hold yet (a cold warehouse: the oldest file) up to today; only today when nothing is new."""
+    from orchestration.extract.contracts import contracts
+    from orchestration.extract.loader import pending_days
+
+    today = partitions.last_day()
+    warehouse = settings.warehouse_path()
+    days: list[date] = []
+    con = duckdb.connect(str(warehouse), read_only=True) if warehouse.exists() else duckdb.connect()
+    with con:
+        for contract in contracts().values():
+            if contract.partitioned:
+                days += pending_days(con, contract, settings.landing_dir())
+    return (min(days + [today]), today)
+
+
+def run_pipeline(job_name: str = "full_pipeline", log_level: str = "DEBUG",
+                 days: tuple[date, date] | None = None) -> ExecuteInProcessResult:
     """Execute a job in this process against the DAGSTER_HOME under CDW_HOME, so the run shows up
-    in the UI's run history like any other."""
+    in the UI's run history like any other. `days` (first, last) is the range of event days the
+    run covers (a single-run backfill); by default the days with new files up to today."""
     settings.export_env()
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def(job_name)
+    start, end = days or pending_event_days()
     with DagsterInstance.get() as instance:
         return job.execute_in_process(
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            tags=partitions.range_tags(start, end),
         )

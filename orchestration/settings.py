@@ -20,6 +20,15 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 SOURCES_FILE = Path(__file__).resolve().parent / "sources.yml"
 
 
+DAGSTER_INSTANCE_DEFAULTS = """\
+run_retries:
+  enabled: true
+  max_retries: 1
+freshness:
+  enabled: true
+"""
+
+
 def cdw_home() -> Path:
     return Path(os.environ.get("CDW_HOME", "data")).expanduser().resolve()
 
@@ -52,7 +61,11 @@ def export_env() -> None:
     os.environ["CDW_HOME"] = str(home)
     os.environ["CDW_WAREHOUSE"] = str(warehouse_path())
     os.environ["DAGSTER_HOME"] = str(dagster_home())
-    (dagster_home() / "dagster.yaml").touch()  # defaults: sqlite run/event storage in DAGSTER_HOME
+    instance_yaml = dagster_home() / "dagster.yaml"
+    if not instance_yaml.exists() or not instance_yaml.read_text().strip():
+        # sqlite run/event storage in DAGSTER_HOME (the default); a failed run is retried once
+        # by the daemon (`dagster dev`), asset freshness policies are evaluated
+        instance_yaml.write_text(DAGSTER_INSTANCE_DEFAULTS)
     # dbt is installed beside this Python: find it even when the venv is not activated
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):

@@ -30,6 +30,8 @@ class SourceContract:
     types: dict[str, str] = field(default_factory=dict)
     allowed: dict[str, tuple[str, ...]] = field(default_factory=dict)
     past_only: tuple[str, ...] = ()  # date/timestamp fields that cannot lie in the future
+    partitioned: str | None = None  # "daily": loaded per delivery day (orchestration/partitions.py)
+    fresh_within_hours: float = 26  # a delivery is expected this often: Dagster warns after it, fails after twice
 
     @property
     def table(self) -> str:
@@ -59,6 +61,9 @@ def _parse(name: str, spec: dict) -> SourceContract:
         unknown = fields - set(columns)
         if unknown:
             raise ContractError(f"sources.yml: {name}: {sorted(unknown)} not in columns")
+    partitioned = spec.get("partitioned")
+    if partitioned not in (None, "daily"):
+        raise ContractError(f"sources.yml: {name}: partitioned must be 'daily' or absent, got {partitioned!r}")
     return SourceContract(
         name=name,
         system=spec["system"],
@@ -71,6 +76,8 @@ def _parse(name: str, spec: dict) -> SourceContract:
         types=types,
         allowed={k: tuple(str(x) for x in v) for k, v in (spec.get("allowed") or {}).items()},
         past_only=past_only,
+        partitioned=partitioned,
+        fresh_within_hours=float(spec.get("fresh_within_hours", 26)),
     )
 
 

@@ -25,15 +25,16 @@ import uuid
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
 
 from orchestration.extract.contracts import SourceContract, contracts
-from orchestration import settings
+from orchestration import partitions, settings
 
 LINEAGE_COLUMNS = ("_file", "_line", "_load_id", "_loaded_at")
+DAY_COLUMN = "_delivery_day"  # partitioned sources only: the partition day of the row's file
 MAX_LINE_BYTES = 32 * 1024 * 1024
 RECORD_SAMPLE_CHARS = 4000  # quarantine keeps the start of an offending record, not megabytes
 MAX_FIELD_CHARS = 64 * 1024  # a CSV field longer than this is a broken export, not a value
@@ -122,6 +123,12 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, contract: SourceContract) -
     for c in raw_columns(contract):  # a column added to the contract later: evolve the table
         if c not in existing:
             con.execute(f"ALTER TABLE {contract.table} ADD COLUMN {q(c)} VARCHAR")
+    if contract.partitioned and DAY_COLUMN not in existing:
+        # the partition day of each row (its file's delivery day), for per-day dbt models
+        con.execute(f"ALTER TABLE {contract.table} ADD COLUMN {DAY_COLUMN} DATE")
+        con.execute(  # rows loaded before the source was partitioned: the date in their file name
+            f"UPDATE {contract.table} SET {DAY_COLUMN} = coalesce("
+            f"try_strptime(regexp_extract(_file, '\\d{{4}}-\\d{{2}}-\\d{{2}}'), '%Y-%m-%d')::DATE, _loaded_at::DATE)")
 
 
 def _sha256(path: Path) -> str:
@@ -451,10 +458,25 @@ def _read_lines_by_python(con, path: Path) -> None:
         con.unregister("_py_rejects")
 
 
+def _known_unchanged(con, contract: SourceContract, rel: str, stat) -> bool:
+    """The load log already has this file, same size, recorded after its last modification:
+    skip it without reading it again (hashing gigabytes of old event files would dominate an
+    incremental run). A file rewritten in place has a newer mtime and is hashed as usual."""
+    modified = datetime.fromtimestamp(stat.st_mtime, timezone.utc).replace(tzinfo=None)
+    return con.execute(
+        "SELECT 1 FROM raw._load_log WHERE source=? AND file=? AND bytes=? AND loaded_at >= ? "
+        "AND status IN ('loaded', 'duplicate') LIMIT 1",
+        [contract.name, rel, stat.st_size, modified],
+    ).fetchone() is not None
+
+
 def load_file(con, contract: SourceContract, path: Path, landing: Path) -> FileLoad:
     rel = path.relative_to(landing).as_posix()
+    stat = path.stat()
+    if _known_unchanged(con, contract, rel, stat):
+        return FileLoad(rel, "unchanged")
     digest = _sha256(path)
-    size = path.stat().st_size
+    size = stat.st_size
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     load_id = uuid.uuid4().hex[:16]
     seen = con.execute(
@@ -482,10 +504,11 @@ def load_file(con, contract: SourceContract, path: Path, landing: Path) -> FileL
                 "SELECT count(*), count(*) FILTER (WHERE _reason <> '') FROM _batch"
             ).fetchone()
             cols = ", ".join(q(c) for c in raw_columns(contract))
+            day_col, day = (f", {DAY_COLUMN}", [partitions.file_day(path)]) if contract.partitioned else ("", [])
             con.execute(
-                f"INSERT INTO {contract.table} ({cols}, _file, _line, _load_id, _loaded_at) "
-                f"SELECT {cols}, ?, _line, ?, ? FROM _batch WHERE _reason = ''",
-                [rel, load_id, now],
+                f"INSERT INTO {contract.table} ({cols}, _file, _line, _load_id, _loaded_at{day_col}) "
+                f"SELECT {cols}, ?, _line, ?, ?{', ?' if day else ''} FROM _batch WHERE _reason = ''",
+                [rel, load_id, now, *day],
             )
             con.execute(
                 f"""
@@ -531,14 +554,32 @@ def source_files(contract: SourceContract, landing: Path) -> list[Path]:
     return sorted(p for p in landing.glob(contract.path) if p.is_file() and not p.name.startswith("."))
 
 
-def load_source(con, contract: SourceContract, landing: Path | None = None) -> SourceLoad:
+def load_source(con, contract: SourceContract, landing: Path | None = None,
+                days: tuple[date, date] | None = None) -> SourceLoad:
+    """Load the source's new files; with `days` (start, end exclusive) only the files of those
+    partition days (see orchestration/partitions.py)."""
     landing = landing or settings.landing_dir()
     ensure_schemas(con)
     ensure_raw_table(con, contract)
     result = SourceLoad(contract.name)
     for path in source_files(contract, landing):
-        result.files.append(load_file(con, contract, path, landing))
+        if days is None or partitions.in_window(path, *days):
+            result.files.append(load_file(con, contract, path, landing))
     return result
+
+
+def pending_days(con, contract: SourceContract, landing: Path | None = None) -> list[date]:
+    """Partition days that have files the load log does not hold yet (by name, size and time,
+    without reading them): the days a run has to (re)load."""
+    landing = landing or settings.landing_dir()
+    has_log = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema='raw' AND table_name='_load_log'"
+    ).fetchone()[0]
+    days = set()
+    for path in source_files(contract, landing):
+        if not has_log or not _known_unchanged(con, contract, path.relative_to(landing).as_posix(), path.stat()):
+            days.add(partitions.file_day(path))
+    return sorted(days)
 
 
 def connect(warehouse: Path | None = None) -> duckdb.DuckDBPyConnection:

@@ -6,6 +6,7 @@ Adding a model needs no Python.
 """
 
 
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from orchestration import partitions
 from orchestration.defs.dbt.project import dbt_project
 
 
@@ -48,13 +50,42 @@ class LayerTranslator(DagsterDbtTranslator):
 TRANSLATOR = LayerTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-@dbt_assets(manifest=dbt_project().manifest_path, dagster_dbt_translator=TRANSLATOR)
+@dbt_assets(
+    manifest=dbt_project().manifest_path,
+    dagster_dbt_translator=TRANSLATOR,
+    exclude=f"tag:{partitions.PARTITIONED_DBT_TAG}",
+)
 def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """Staging, identity resolution and marts, built and tested by `dbt build`."""
+    yield from _build(context, dbt, [])
+
+
+@dbt_assets(
+    manifest=dbt_project().manifest_path,
+    dagster_dbt_translator=TRANSLATOR,
+    select=f"tag:{partitions.PARTITIONED_DBT_TAG}",
+    partitions_def=partitions.EVENT_DAYS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    name="event_day_dbt_models",
+)
+def event_day_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """Event models built per delivery day (incremental, delete+insert of the run's days)."""
+    window = context.partition_time_window
+    # the window reaches the models as env vars (dbt's partial parsing survives them, not --vars)
+    os.environ["CDW_EVENT_DAYS_START"] = window.start.date().isoformat()
+    os.environ["CDW_EVENT_DAYS_END"] = window.end.date().isoformat()
+    try:
+        yield from _build(context, dbt, [])
+    finally:
+        for name in ("CDW_EVENT_DAYS_START", "CDW_EVENT_DAYS_END"):
+            os.environ.pop(name, None)
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str]):
     try:
         # row counts are read after dbt exits (dagster-dbt waits for DuckDB's writer to finish)
         target = Path(dbt_project().target_path) / f"{context.op_execution_context.op.name}-{context.run.run_id[:8]}"
-        yield from dbt.cli(["build"], context=context, target_path=target).stream().fetch_row_counts()
+        yield from dbt.cli(["build", *args], context=context, target_path=target).stream().fetch_row_counts()
     finally:
         release_dbt_duckdb_handle()
 

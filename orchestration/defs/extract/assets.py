@@ -1,17 +1,21 @@
 """One extract asset per source contract in sources.yml: landing files -> raw.<source>."""
 
 
+from datetime import timedelta
+
 import dagster as dg
 
 from orchestration.extract.contracts import SourceContract, contracts
 from orchestration.extract.loader import connect, load_source
 from orchestration.governance.erasure import enforce_after_load
-from orchestration import settings
+from orchestration import partitions, settings
 
 EXTRACT_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
 
 def build_extract_asset(contract: SourceContract) -> dg.AssetsDefinition:
+    daily = contract.partitioned == "daily"
+
     @dg.asset(
         key=["raw", contract.name],
         group_name="extract",
@@ -22,10 +26,20 @@ def build_extract_asset(contract: SourceContract) -> dg.AssetsDefinition:
         retry_policy=EXTRACT_RETRY,
         # CRM loads come after the API pull (a no-op in file-drop mode) so its pages are loaded
         deps=[dg.AssetKey(["extract", "crm_api_pull"])] if contract.system == "crm" else [],
+        # event sources: one partition per delivery day; a backfill of many days is one run
+        partitions_def=partitions.EVENT_DAYS if daily else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if daily else None,
+        freshness_policy=dg.FreshnessPolicy.time_window(
+            warn_window=timedelta(hours=contract.fresh_within_hours),
+            fail_window=timedelta(hours=2 * contract.fresh_within_hours)),
     )
     def _extract(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        days = None
+        if daily:
+            window = context.partition_time_window
+            days = (window.start.date(), window.end.date())
         with connect() as con:
-            result = load_source(con, contract, settings.landing_dir())
+            result = load_source(con, contract, settings.landing_dir(), days=days)
             enforce_after_load(con, contract.name)  # erasures (tombstones) and retention, before anything reads raw
             table_rows = con.execute(f"SELECT count(*) FROM {contract.table}").fetchone()[0]
             quarantined_total = con.execute(

@@ -1,3 +1,20 @@
+{#- Built per delivery day (Dagster's daily partitions of raw/web_events): a run for the days
+    [CDW_EVENT_DAYS_START, CDW_EVENT_DAYS_END) deletes and re-inserts exactly those days, so re-running
+    a day is idempotent and a new day costs a day's work. Without them (a first build, a
+    full refresh, dbt by hand) every day is built. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='delivery_day',
+    on_schema_change='append_new_columns',
+    tags=['daily_partitioned'],
+    post_hook=["{{ drop_rows_gone_from_source(source('raw', 'web_events'), '_file, _line') }}"],
+) }}
+{#- The window comes from the environment, not --vars: changing vars makes dbt re-parse the
+    whole project (seconds), an env var only the files that read it. -#}
+{%- set days_start = env_var('CDW_EVENT_DAYS_START', '') -%}
+{%- set days_end = env_var('CDW_EVENT_DAYS_END', '') -%}
+
 {#- The Segment message fields this model reads; JSON is parsed once into this shape. -#}
 {%- set segment_message = {
     'messageId': 'VARCHAR', 'type': 'VARCHAR', 'event': 'VARCHAR', 'name': 'VARCHAR',
@@ -16,6 +33,9 @@ with
 source as (
 
     select * from {{ source('raw', 'web_events') }}
+    {%- if is_incremental() and days_start and days_end %}
+    where _delivery_day >= date '{{ days_start }}' and _delivery_day < date '{{ days_end }}'
+    {%- endif %}
 
 ),
 
@@ -26,7 +46,8 @@ parsed as (
         {{ parse_json_struct('payload', segment_message) }} as msg,
         _file,
         _line,
-        _loaded_at
+        _loaded_at,
+        _delivery_day
     from source
 
 ),
@@ -79,16 +100,31 @@ renamed as (
         -- lineage
         _file,
         _line,
-        _loaded_at
+        _loaded_at,
+        _delivery_day as delivery_day
 
     from parsed
 
+),
+
+{#- Segment delivers at least once: the copies of a messageId are the same event, keep the first
+    loaded - also across days: a copy re-delivered on a later day than one already built is dropped. -#}
+deduplicated as (
+
+    {{ deduplicate(
+        relation='renamed',
+        partition_by='message_id',
+        order_by='_loaded_at, _file, _line',
+        row_key='_file, _line, _loaded_at'
+    ) }}
+
 )
 
-{#- Segment delivers at least once: the copies of a messageId are the same event, keep the first loaded. -#}
-{{ deduplicate(
-    relation='renamed',
-    partition_by='message_id',
-    order_by='_loaded_at, _file, _line',
-    row_key='_file, _line, _loaded_at'
-) }}
+select * from deduplicated
+{%- if is_incremental() and days_start and days_end %}
+where not exists (
+    select 1 from {{ this }} as built
+    where built.message_id = deduplicated.message_id
+      and (built.delivery_day < date '{{ days_start }}' or built.delivery_day >= date '{{ days_end }}')
+)
+{%- endif %}
