@@ -48,7 +48,7 @@ def events(con, landing):
 def accounted(result) -> dict:
     """The summary, after asserting the accounting identity per file and in the load log."""
     for f in result.files:
-        assert f.rows_read == f.rows_loaded + f.rows_quarantined, f
+        assert f.rows_read == f.rows_loaded + f.rows_quarantined + f.rows_duplicate, f
     return result.summary()
 
 

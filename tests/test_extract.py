@@ -46,7 +46,7 @@ def test_rows_break_contract_go_to_quarantine_with_reason(landing, con):
     res = load_source(con, contracts()["crm_contacts"], landing)
     s = res.summary()
     assert s == {"files_loaded": 1, "files_unchanged": 0, "files_skipped_duplicate": 0, "files_refused": 0,
-                 "rows_read": 5, "rows_loaded": 1, "rows_quarantined": 4}
+                 "rows_read": 5, "rows_loaded": 1, "rows_quarantined": 4, "rows_duplicate_skipped": 0}
     reasons = dict(con.execute("SELECT _line, reason FROM quarantine.rejected_rows ORDER BY _line").fetchall())
     assert reasons[3] == "createdate is not a valid timestamp: notadate"
     assert reasons[4] == "missing required field hs_object_id"
@@ -65,6 +65,23 @@ def test_reload_and_duplicate_delivery_add_nothing(landing, con):
     assert second.summary()["rows_loaded"] == 0
     assert [f.status for f in second.files] == ["unchanged", "duplicate"]
     assert con.execute("SELECT count(*) FROM raw.crm_contacts").fetchone()[0] == 1
+
+
+def test_exact_duplicate_lines_within_a_file_are_loaded_once_and_counted(landing, con):
+    row = "1,Ann,Lee,ann@x.com,lead,2024-01-01,2024-01-02\n"
+    write(landing / "crm/contacts/twice.csv",
+          HEADER + "\n" + row + "2,Bob,Ray,bob@x.com,lead,2024-01-01,2024-01-02\n" + row + row
+          + "2,Bob,Ray,bob@x.com,lead,2024-01-01,2024-01-03\n")  # same id, other data: not a copy
+    event = '{"messageId":"m1","type":"track","timestamp":"2024-01-01T00:00:00Z","anonymousId":"a"}\n'
+    write(landing / "web/events/2024-01-01.jsonl", event * 3)
+    s = load_source(con, contracts()["crm_contacts"], landing).summary()
+    assert (s["rows_read"], s["rows_loaded"], s["rows_quarantined"], s["rows_duplicate_skipped"]) == (5, 3, 0, 2)
+    assert con.execute("SELECT _line FROM raw.crm_contacts ORDER BY _line").fetchall() == [(2,), (3,), (6,)]
+    w = load_source(con, contracts()["web_events"], landing).summary()
+    assert (w["rows_read"], w["rows_loaded"], w["rows_duplicate_skipped"]) == (3, 1, 2)
+    logged = con.execute("SELECT file, rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM raw._load_log "
+                         "ORDER BY file").fetchall()
+    assert logged == [("crm/contacts/twice.csv", 5, 3, 0, 2), ("web/events/2024-01-01.jsonl", 3, 1, 0, 2)]
 
 
 def test_file_missing_required_columns_is_refused_with_file_line_problem(landing, con):

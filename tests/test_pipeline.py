@@ -46,11 +46,11 @@ def test_marts_are_non_empty_and_counts_add_up(demo):
         (n_stg,) = demo.sql(f"SELECT count(*) FROM {stg}")[0]
         (n_map,) = demo.sql("SELECT count(*) FROM marts.customer_source_records WHERE source = ?", [source])[0]
         assert n_map == n_stg, source
-    # raw + quarantine account for every line the extract read
-    for rows_read, loaded, quarantined in demo.sql(
-        "SELECT rows_read, rows_loaded, rows_quarantined FROM raw._load_log WHERE status = 'loaded'"
+    # raw + quarantine (+ exact duplicate lines, counted) account for every line the extract read
+    for rows_read, loaded, quarantined, duplicate in demo.sql(
+        "SELECT rows_read, rows_loaded, rows_quarantined, rows_duplicate FROM raw._load_log WHERE status = 'loaded'"
     ):
-        assert rows_read == loaded + quarantined
+        assert rows_read == loaded + quarantined + duplicate
 
 
 def test_rerun_does_not_duplicate_raw_rows(demo):

@@ -2,6 +2,7 @@
 
 Guarantees, per file and in one transaction:
   rows read = rows loaded (raw.<source>) + rows quarantined (quarantine.rejected_rows)
+              + exact duplicate lines skipped (counted in raw._load_log.rows_duplicate)
 A file already loaded (same source, same sha256, whatever its name) is skipped and counted,
 so re-running extraction or a duplicate delivery adds nothing. A file that cannot be read as
 its contract says (missing required columns, not UTF-8, unreadable) is refused: nothing of it
@@ -50,6 +51,7 @@ class FileLoad:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    rows_duplicate: int = 0  # exact copies of an earlier line of the same file: skipped, counted
     message: str = ""
 
 
@@ -73,6 +75,7 @@ class SourceLoad:
             "rows_read": self.total("rows_read"),
             "rows_loaded": self.total("rows_loaded"),
             "rows_quarantined": self.total("rows_quarantined"),
+            "rows_duplicate_skipped": self.total("rows_duplicate"),
         }
 
 
@@ -93,9 +96,11 @@ def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
         CREATE TABLE IF NOT EXISTS raw._load_log (
             load_id VARCHAR, source VARCHAR, file VARCHAR, sha256 VARCHAR, bytes BIGINT,
             status VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT,
-            message VARCHAR, loaded_at TIMESTAMP)
+            message VARCHAR, loaded_at TIMESTAMP, rows_duplicate BIGINT DEFAULT 0)
         """
     )
+    # logs written before duplicate lines were counted: evolve
+    con.execute("ALTER TABLE raw._load_log ADD COLUMN IF NOT EXISTS rows_duplicate BIGINT DEFAULT 0")
     con.execute(
         """
         CREATE TABLE IF NOT EXISTS quarantine.rejected_rows (
@@ -504,10 +509,18 @@ def load_file(con, contract: SourceContract, path: Path, landing: Path) -> FileL
                 "SELECT count(*), count(*) FILTER (WHERE _reason <> '') FROM _batch"
             ).fetchone()
             cols = ", ".join(q(c) for c in raw_columns(contract))
+            # a line repeated verbatim within the file (an export glitch) is loaded once; the
+            # copies are counted, not loaded and not quarantined
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _dup_lines AS SELECT _line FROM _batch WHERE _reason = '' "
+                f"QUALIFY row_number() OVER (PARTITION BY {cols} ORDER BY _line) > 1"
+            )
+            n_dup = con.execute("SELECT count(*) FROM _dup_lines").fetchone()[0]
+            not_dup = " AND _line NOT IN (SELECT _line FROM _dup_lines)" if n_dup else ""
             day_col, day = (f", {DAY_COLUMN}", [partitions.file_day(path)]) if contract.partitioned else ("", [])
             con.execute(
                 f"INSERT INTO {contract.table} ({cols}, _file, _line, _load_id, _loaded_at{day_col}) "
-                f"SELECT {cols}, ?, _line, ?, ?{', ?' if day else ''} FROM _batch WHERE _reason = ''",
+                f"SELECT {cols}, ?, _line, ?, ?{', ?' if day else ''} FROM _batch WHERE _reason = ''{not_dup}",
                 [rel, load_id, now, *day],
             )
             con.execute(
@@ -523,8 +536,9 @@ def load_file(con, contract: SourceContract, path: Path, landing: Path) -> FileL
                 rel,
                 "loaded",
                 rows_read=n_rows + n_parse_rejects,
-                rows_loaded=n_rows - n_bad,
+                rows_loaded=n_rows - n_bad - n_dup,
                 rows_quarantined=n_bad + n_parse_rejects,
+                rows_duplicate=n_dup,
                 message=notes,
             )
         except RefusedFile as exc:
@@ -544,9 +558,9 @@ def load_file(con, contract: SourceContract, path: Path, landing: Path) -> FileL
 
 def _log(con, load_id, source, digest, size, r: FileLoad, now) -> None:
     con.execute(
-        "INSERT INTO raw._load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO raw._load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [load_id, source, r.file, digest, size, r.status, r.rows_read, r.rows_loaded,
-         r.rows_quarantined, r.message, now],
+         r.rows_quarantined, r.message, now, r.rows_duplicate],
     )
 
 

@@ -53,7 +53,8 @@ def build_extract_asset(contract: SourceContract) -> dg.AssetsDefinition:
             elif f.message:
                 context.log.info(f"{f.file}: {f.message}")
         summary = result.summary()
-        if summary["rows_read"] != summary["rows_loaded"] + summary["rows_quarantined"]:
+        if summary["rows_read"] != (summary["rows_loaded"] + summary["rows_quarantined"]
+                                    + summary["rows_duplicate_skipped"]):
             raise dg.Failure(f"row accounting broken for {contract.name}: {summary}")
         return dg.MaterializeResult(
             metadata={
@@ -68,10 +69,10 @@ def build_extract_asset(contract: SourceContract) -> dg.AssetsDefinition:
 
 
 def _files_table(files) -> str:
-    lines = ["| file | status | read | loaded | quarantined | note |", "|---|---|---|---|---|---|"]
+    lines = ["| file | status | read | loaded | quarantined | duplicates | note |", "|---|---|---|---|---|---|---|"]
     for f in [f for f in files if f.status != "unchanged"][:50]:
         note = f.message.replace("|", "/")[:160]
-        lines.append(f"| {f.file} | {f.status} | {f.rows_read} | {f.rows_loaded} | {f.rows_quarantined} | {note} |")
+        lines.append(f"| {f.file} | {f.status} | {f.rows_read} | {f.rows_loaded} | {f.rows_quarantined} | {f.rows_duplicate} | {note} |")
     return "\n".join(lines)
 
 
