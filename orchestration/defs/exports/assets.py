@@ -13,6 +13,7 @@ import duckdb
 
 from orchestration import settings
 from orchestration.defs.exports.crm import CrmClient, CrmError, write_back
+from orchestration.defs.quality.checks import gates_upstream_of
 from orchestration.files import write_export
 from orchestration.governance import audit
 from orchestration.governance.hashing import hashed
@@ -61,8 +62,8 @@ def _export(context, name: str, header: list[str], rows: list, destination: str,
     key=["exports", "email_audience"],
     group_name="exports",
     # Blocking checks hold back only the *direct* downstream of the checked asset, so an export
-    # names every gated mart it is derived from, not only the one it reads.
-    deps=[EMAIL_AUDIENCE, CUSTOMERS, CONSENT_LEDGER],
+    # names every gated table it is derived from (marts and staging), not only the one it reads.
+    deps=gates_upstream_of(EMAIL_AUDIENCE, CUSTOMERS, CONSENT_LEDGER),
     description="CSV of people with email-marketing consent and a valid email, for the email "
     "platform, with a manifest (rows, sha256, run id, gate results). Written atomically; only "
     "after the quality gate on marts.email_audience passed.",
@@ -97,7 +98,7 @@ def build_ad_audience_export(platform: str, title: str) -> dg.AssetsDefinition:
         key_prefix=["exports"],
         name=platform,
         group_name="exports",
-        deps=[AD_AUDIENCE, CUSTOMERS, CONSENT_LEDGER],
+        deps=gates_upstream_of(AD_AUDIENCE, CUSTOMERS, CONSENT_LEDGER),
         description=f"{title} audience: SHA-256 of the email and phone of every person whose `ads` "
         f"consent holds, normalized by {title}'s documented rules (orchestration/governance/hashing.py); "
         "atomic CSV with a manifest; only after the quality gate passed.",
@@ -161,7 +162,7 @@ CRM_DEPS = [CUSTOMERS, dg.AssetKey(["marts", "customer_source_records"]), dg.Ass
 @dg.asset(
     key=["exports", "crm_writeback"],
     group_name="exports",
-    deps=CRM_DEPS,
+    deps=gates_upstream_of(*CRM_DEPS),
     description="Reverse ETL: lead score, lifecycle stage and segments of every CRM contact pushed to the "
     "CRM over its batch update API (HubSpot shape), only contacts whose values changed since the last "
     "send; 429/5xx retried. Base URL and token from CDW_CRM_URL / CDW_CRM_TOKEN; without a URL it "

@@ -6,6 +6,7 @@ import dagster as dg
 
 from orchestration.defs.dbt.assets import warehouse_dbt_models
 from orchestration.defs.exports.assets import export_assets
+from orchestration.defs.quality.checks import gates_upstream_of
 from orchestration.governance import audit, config, erasure, snapshot
 
 # Every mart: blocking checks hold back only direct downstream assets, so the snapshot names
@@ -16,7 +17,7 @@ MART_KEYS = sorted((k for k in warehouse_dbt_models.keys if k.path[0] == "marts"
 @dg.asset(
     key=["governance", "analyst_snapshot"],
     group_name="governance",
-    deps=MART_KEYS,
+    deps=gates_upstream_of(*MART_KEYS),  # and the gated staging tables they derive from
     description="Read-only copy of the analyst-facing schemas (CDW_SNAPSHOT_SCHEMAS, default marts) in "
     "$CDW_HOME/analytics.duckdb, swapped in atomically after the quality gate passed; `cdw sql` reads it. "
     "PII columns (meta pii in dbt, plus known names) are masked unless CDW_SNAPSHOT_PII=full.",

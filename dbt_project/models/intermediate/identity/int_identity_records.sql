@@ -1,10 +1,41 @@
 {#-
     One row per source record that carries a person, with the identifiers it contributes to
     the identity graph and the profile attributes survivorship chooses from.
+
+    Built in: CRM contacts, email members, web visitors (the CTEs below). Any other staging
+    model joins the graph by being declared in var identity_sources (dbt_project.yml), no SQL:
+
+      identity_sources:
+        <source>:                      # record_key = '<source>:<record id>'
+          model: <staging model>       # read with ref()
+          record_id: <column>          # one identity record per value (rows are grouped by it)
+          updated_at: <column>         # the latest row of a record wins each attribute
+          created_at: <column>         # optional: first_seen_at (else the earliest updated_at)
+          columns:                     # identity column: model column (missing ones are NULL)
+            email: ...                 # normalized email (normalize_email)
+            email_match_key: ...       # identifier (email_match_key)
+            phone_raw: ...             # phone as typed: libphonenumber when
+                                       #   int_identity_phones_normalized knows it...
+            phone_e164: ...            # ...else this SQL-normalized one (normalize_phone_e164)
+            first_name, last_name, job_title, company_name, city, country: ...
 -#}
 {%- set profile_attributes = ['first_name', 'last_name', 'email', 'phone', 'job_title', 'company_name', 'crm_company_id', 'city', 'country', 'lifecycle_stage'] -%}
 
 {%- set default_region = "'" ~ var('default_phone_country', 'US') ~ "'" %}
+
+{%- set declared_columns = ['email', 'email_match_key', 'phone_raw', 'phone_e164', 'first_name', 'last_name', 'job_title', 'company_name', 'city', 'country'] -%}
+{%- set declared_sources = var('identity_sources', {}) or {} -%}
+{%- for name, spec in declared_sources.items() -%}
+    {%- for key in ['model', 'record_id', 'updated_at'] if not spec.get(key) -%}
+        {{ exceptions.raise_compiler_error("var identity_sources." ~ name ~ ": '" ~ key ~ "' is required") }}
+    {%- endfor -%}
+    {%- for key in (spec.get('columns') or {}) if key not in declared_columns -%}
+        {{ exceptions.raise_compiler_error("var identity_sources." ~ name ~ ".columns: unknown identity column '" ~ key ~ "' (use " ~ declared_columns | join(', ') ~ ")") }}
+    {%- endfor -%}
+    {%- if name in ['crm_contacts', 'email_members', 'web_visitors'] -%}
+        {{ exceptions.raise_compiler_error("var identity_sources." ~ name ~ ": the name of a built-in source") }}
+    {%- endif -%}
+{%- endfor %}
 
 with
 
@@ -193,6 +224,74 @@ visitor_records as (
 
 ),
 
+{#- Declared sources (var identity_sources): one record per record id, latest row wins. -#}
+{%- for name, spec in declared_sources.items() %}
+{%- set cols = spec.get('columns') or {} %}
+{%- set updated = 'declared.' ~ spec['updated_at'] %}
+{%- if 'phone_raw' in cols and 'phone_e164' in cols -%}
+    {%- set phone = 'coalesce(phones.phone_e164, declared.' ~ cols['phone_e164'] ~ ')' -%}
+{%- elif 'phone_raw' in cols -%}
+    {%- set phone = 'phones.phone_e164' -%}
+{%- elif 'phone_e164' in cols -%}
+    {%- set phone = 'declared.' ~ cols['phone_e164'] -%}
+{%- else -%}
+    {%- set phone = none -%}
+{%- endif %}
+{%- set latest = {} %}
+{%- for key in ['email_match_key', 'first_name', 'last_name', 'email', 'job_title', 'company_name', 'city', 'country'] %}
+    {%- set expr = 'declared.' ~ cols[key] if key in cols else none %}
+    {%- do latest.update({key: 'arg_max(' ~ expr ~ ', ' ~ updated ~ ') filter (where ' ~ expr ~ ' is not null)' if expr else 'cast(null as varchar)'}) %}
+{%- endfor %}
+{%- do latest.update({'phone': 'arg_max(' ~ phone ~ ', ' ~ updated ~ ') filter (where ' ~ phone ~ ' is not null)' if phone else 'cast(null as varchar)'}) %}
+
+declared_{{ name }}_records as (
+
+    select
+        '{{ name }}' as source,
+        cast(declared.{{ spec['record_id'] }} as varchar) as source_record_id,
+
+        {{ latest['email_match_key'] }} as email_match_key,
+        {{ latest['phone'] }} as phone_e164,
+        cast(null as varchar) as secondary_phone_e164,
+        cast(null as varchar) as user_id,
+
+        {{ latest['first_name'] }} as first_name,
+        {{ latest['last_name'] }} as last_name,
+        {{ latest['email'] }} as email,
+        {{ latest['phone'] }} as phone,
+        {{ latest['job_title'] }} as job_title,
+        {{ latest['company_name'] }} as company_name,
+        cast(null as bigint) as crm_company_id,
+        {{ latest['city'] }} as city,
+        {{ latest['country'] }} as country,
+        cast(null as varchar) as lifecycle_stage,
+
+        cast(null as date) as date_of_birth,
+        cast(null as varchar) as address,
+        cast(null as varchar) as postal_code,
+        cast(1 as bigint) as distinct_email_count,
+        cast(0 as bigint) as distinct_user_id_count,
+        cast(1 as bigint) as distinct_first_name_count,
+
+        cast(null as boolean) as is_email_opted_out,
+        cast(null as varchar) as email_status,
+
+        max({{ updated }}) as attributes_updated_at,
+        min({{ 'declared.' ~ spec['created_at'] if spec.get('created_at') else updated }}) as first_seen_at,
+        max({{ updated }}) as last_seen_at
+
+    from {{ ref(spec['model']) }} as declared
+    {%- if 'phone_raw' in cols %}
+    left join phones
+        on declared.{{ cols['phone_raw'] }} = phones.phone_raw
+        and phones.region = {{ default_region }}
+    {%- endif %}
+    where declared.{{ spec['record_id'] }} is not null
+    group by declared.{{ spec['record_id'] }}
+
+),
+{%- endfor %}
+
 unioned as (
 
     select * from contact_records
@@ -200,6 +299,10 @@ unioned as (
     select * from member_records
     union all
     select * from visitor_records
+    {%- for name in declared_sources %}
+    union all
+    select * from declared_{{ name }}_records
+    {%- endfor %}
 
 )
 
