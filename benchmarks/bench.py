@@ -229,7 +229,7 @@ def bench_scale(name: str, people: int, root: Path) -> dict:
     dbt = REPO / ".venv" / "bin" / "dbt"
     dbt_env = {**env, "CDW_WAREHOUSE": str(home / "warehouse.duckdb")}
     wall, peak, rc = run_measured(
-        [str(dbt if dbt.exists() else "dbt"), "build", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
+        [str(dbt if dbt.exists() else "dbt"), "build", "--full-refresh", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
          "--target-path", f"target-bench-{name}-alone"],
         dbt_env, home / "bench_dbt.log")
     results["dbt_build_alone"] = {"wall_s": round(wall, 2), "peak_rss_mb": peak, "ok": rc == 0}

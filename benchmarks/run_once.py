@@ -13,11 +13,12 @@ from pathlib import Path
 
 STAGE_OF_STEP = (
     ("raw__", "extract"),
+    ("extract__", "extract"),
     ("warehouse_dbt_models", "dbt"),
-    ("identity__", "identity_metrics"),
+    ("event_day_dbt_models", "dbt"),
+    ("marts__identity_accuracy", "identity_metrics"),
     ("exports__", "exports"),
-    ("publish", "publish"),
-    ("analytics", "publish"),
+    ("governance__", "publish"),
 )
 
 
@@ -45,12 +46,13 @@ def step_seconds(instance, run_id: str) -> dict[str, float]:
     return {k: round(v, 2) for k, v in stages.items()}
 
 
-def dbt_layer_seconds(target_dir: Path) -> dict[str, float]:
-    runs = sorted(target_dir.glob("warehouse_dbt_models-*/run_results.json"), key=lambda p: p.stat().st_mtime)
+def dbt_layer_seconds(target_dir: Path, run_id: str) -> dict[str, float]:
+    """Execution time per dbt layer of the run's dbt invocations (event-day and warehouse models)."""
+    runs = list(target_dir.glob(f"*_dbt_models-{run_id[:8]}/run_results.json"))
     if not runs:
         return {}
     layers = defaultdict(float)
-    for r in json.loads(runs[-1].read_text())["results"]:
+    for r in (res for path in runs for res in json.loads(path.read_text())["results"]):
         uid = r["unique_id"]
         if uid.startswith(("test.", "unit_test.")):
             layer = "tests"
@@ -97,7 +99,7 @@ def main() -> int:
         "success": result.success,
         "in_process_wall_s": round(wall, 2),
         "stages": stages,
-        "dbt_layers": dbt_layer_seconds(target),
+        "dbt_layers": dbt_layer_seconds(target, result.run_id),
         "identity_accuracy": identity_accuracy(settings.warehouse_path(), result.run_id) if result.success else None,
     }
     out.write_text(json.dumps(data, indent=2))
