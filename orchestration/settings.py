@@ -21,6 +21,10 @@ SOURCES_FILE = Path(__file__).resolve().parent / "sources.yml"
 
 
 DAGSTER_INSTANCE_DEFAULTS = """\
+# DuckDB has one writer per file: runs queue and go one at a time
+concurrency:
+  runs:
+    max_concurrent_runs: 1
 run_retries:
   enabled: true
   max_retries: 1
@@ -63,8 +67,9 @@ def export_env() -> None:
     os.environ["DAGSTER_HOME"] = str(dagster_home())
     instance_yaml = dagster_home() / "dagster.yaml"
     if not instance_yaml.exists() or not instance_yaml.read_text().strip():
-        # sqlite run/event storage in DAGSTER_HOME (the default); a failed run is retried once
-        # by the daemon (`dagster dev`), asset freshness policies are evaluated
+        # sqlite run/event storage in DAGSTER_HOME (the default); runs one at a time (the
+        # warehouse's single writer), a failed run retried once by the daemon, asset freshness
+        # policies evaluated
         instance_yaml.write_text(DAGSTER_INSTANCE_DEFAULTS)
     # dbt is installed beside this Python: find it even when the venv is not activated
     bin_dir = str(Path(sys.executable).parent)
