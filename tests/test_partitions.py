@@ -173,3 +173,10 @@ def test_schedules_and_sensor_cover_the_days_of_new_files(tmp_path):
     assert again.run_requests[0].run_key == first.run_requests[0].run_key  # same file, same key: runs once
     with dg.build_sensor_context(instance=instance, cursor=first.cursor, repository_def=repo) as ctx:
         assert not sensor.evaluate_tick(ctx).run_requests  # the cursor moved past it
+
+
+def test_instance_runs_one_at_a_time_and_retries_failed_runs(tmp_path):
+    use_home(tmp_path)
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
