@@ -1,27 +1,18 @@
 """dbt project end to end on a few hand-made raw rows: `dbt build` (models, data tests, unit
 tests) must pass, and identity resolution / golden record / consent must behave as specified.
 
-The raw tables are written directly in the shape the extract step produces (contract columns
-as VARCHAR, then _file, _line, _load_id, _loaded_at), so this test does not depend on the
-loader or the demo generator.
+The raw tables are written directly in the shape the extract step produces
+(tests/dbt_fixtures.py), so this test does not depend on the loader or the demo generator.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import duckdb
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-DBT_PROJECT = REPO / "dbt_project"
-SOURCES = yaml.safe_load((REPO / "orchestration" / "sources.yml").read_text())["sources"]
+from dbt_fixtures import customer_of as _customer_of, dbt_build, query as _query, write_raw
 
 TS = "2024-01-01T00:00:00Z"
 
@@ -110,30 +101,8 @@ RAW = {
 }
 
 
-def _write_raw(warehouse: Path, raw: dict | None = None) -> None:
-    raw = RAW if raw is None else raw
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("CREATE SCHEMA raw")
-        for name, spec in SOURCES.items():
-            columns = spec.get("columns") or ["payload"]
-            cols = ", ".join(f'"{c}" VARCHAR' for c in columns)
-            con.execute(f"CREATE TABLE raw.{name} ({cols}, _file VARCHAR, _line BIGINT, _load_id VARCHAR, _loaded_at TIMESTAMP)")
-            for line, row in enumerate(raw.get(name, []), start=2):
-                values = [row.get(c) or None for c in columns]
-                con.execute(
-                    f"INSERT INTO raw.{name} VALUES ({', '.join('?' for _ in columns)}, ?, ?, 'load1', TIMESTAMP '2024-04-01 00:00:00')",
-                    [*values, f"{name}/test.csv", line],
-                )
-
-
 def _dbt_build(tmp: Path, warehouse: Path) -> None:
-    dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
-    env = {**os.environ, "CDW_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    result = subprocess.run(
-        [dbt, "build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-         "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")],
-        env=env, capture_output=True, text=True, timeout=600,
-    )
+    result = dbt_build(tmp, warehouse)
     assert result.returncode == 0, result.stdout[-6000:]
 
 
@@ -141,25 +110,16 @@ def _dbt_build(tmp: Path, warehouse: Path) -> None:
 def built_warehouse(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("dbt")
     warehouse = tmp / "warehouse.duckdb"
-    _write_raw(warehouse)
+    write_raw(warehouse, RAW)
     _dbt_build(tmp, warehouse)
     return warehouse
 
 
 def test_build_passes_on_empty_raw_tables(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
-    _write_raw(warehouse, raw={})
+    write_raw(warehouse, {})
     _dbt_build(tmp_path, warehouse)
     assert _query(warehouse, "SELECT count(*) FROM marts.customers") == [(0,)]
-
-
-def _query(warehouse: Path, sql: str, params=None):
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(sql, params or []).fetchall()
-
-
-def _customer_of(warehouse: Path, record_key: str) -> str:
-    return _query(warehouse, "SELECT customer_id FROM marts.customer_source_records WHERE record_key = ?", [record_key])[0][0]
 
 
 def test_models_land_in_their_layer_schemas(built_warehouse):

@@ -1,7 +1,7 @@
 """Analytics marts on hand-made raw rows where every answer is known: attribution to the cent,
 lifecycle history, lead score, RFM, cohort matrix, an MRR / NRR month.
 
-The raw tables are written in the shape the extract step produces (see test_dbt_models.py) and
+The raw tables are written in the shape the extract step produces (tests/dbt_fixtures.py) and
 `dbt build` runs with analytics_as_of_date = 2024-06-30, so recency weights are exact.
 """
 
@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-DBT_PROJECT = REPO / "dbt_project"
-SOURCES = yaml.safe_load((REPO / "orchestration" / "sources.yml").read_text())["sources"]
+from dbt_fixtures import DBT_PROJECT, customer_of as customer, dbt_build, query as q, write_raw
+
 AS_OF = "2024-06-30"
+AS_OF_VARS = {"analytics_as_of_date": AS_OF, "rfm_as_of_date": AS_OF}
 
 
 def contact(id_, first, last, email, created, modified, stage, company="", title="", country="US"):
@@ -109,49 +104,14 @@ RAW = {
 }
 
 
-def write_raw(warehouse: Path, raw: dict) -> None:
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("CREATE SCHEMA raw")
-        for name, spec in SOURCES.items():
-            columns = spec.get("columns") or ["payload"]
-            cols = ", ".join(f'"{c}" VARCHAR' for c in columns)
-            con.execute(f"CREATE TABLE raw.{name} ({cols}, _file VARCHAR, _line BIGINT, _load_id VARCHAR, _loaded_at TIMESTAMP)")
-            for line, row in enumerate(raw.get(name, []), start=2):
-                values = [row.get(c) or None for c in columns]
-                con.execute(
-                    f"INSERT INTO raw.{name} VALUES ({', '.join('?' for _ in columns)}, ?, ?, 'load1', TIMESTAMP '2024-07-01 00:00:00')",
-                    [*values, f"{name}/test.csv", line],
-                )
-
-
-def dbt_build(tmp: Path, warehouse: Path, *args: str) -> subprocess.CompletedProcess:
-    dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
-    env = {**os.environ, "CDW_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    return subprocess.run(
-        [dbt, "build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-         "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
-         "--vars", json.dumps({"analytics_as_of_date": AS_OF, "rfm_as_of_date": AS_OF}), *args],
-        env=env, capture_output=True, text=True, timeout=600,
-    )
-
-
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("marts")
     warehouse = tmp / "warehouse.duckdb"
-    write_raw(warehouse, RAW)
-    result = dbt_build(tmp, warehouse)
+    write_raw(warehouse, RAW, loaded_at="2024-07-01 00:00:00")
+    result = dbt_build(tmp, warehouse, AS_OF_VARS)
     assert result.returncode == 0, result.stdout[-6000:]
     return warehouse
-
-
-def q(warehouse: Path, sql: str, params=None):
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(sql, params or []).fetchall()
-
-
-def customer(warehouse: Path, record_key: str) -> str:
-    return q(warehouse, "SELECT customer_id FROM marts.customer_source_records WHERE record_key = ?", [record_key])[0][0]
 
 
 def largest_remainder(cents: int, weights: list[float]) -> list[int]:
