@@ -30,7 +30,7 @@ def _member(id_, email, status="subscribed", first="", last="", phone="", change
                 last_name=last, phone=phone, timestamp_opt=TS, last_changed=changed)
 
 
-def _event(mid, type_, anon, ts, user_id=None, traits=None, event=None):
+def _event(mid, type_, anon, ts, user_id=None, traits=None, event=None, properties=None):
     msg = {"messageId": mid, "type": type_, "anonymousId": anon, "timestamp": ts,
            "context": {"page": {"path": "/pricing"}, "campaign": {"source": "Google", "medium": "cpc", "name": "Spring"}}}
     if user_id:
@@ -39,6 +39,8 @@ def _event(mid, type_, anon, ts, user_id=None, traits=None, event=None):
         msg["traits"] = traits
     if event:
         msg["event"] = event
+    if properties:
+        msg["properties"] = properties
     return {"payload": json.dumps(msg)}
 
 
@@ -97,6 +99,12 @@ RAW = {
                traits={"email": "John.Doe@gmail.com", "firstName": "John"}),  # at-least-once duplicate
         _event("w3", "track", "anon-2", "2024-03-02T10:00:00+02:00", user_id="u-1", event="Demo Requested"),
         _event("w4", "page", "anon-never-identified", "2024-03-03T10:00:00Z"),
+        # John's two devices disagree on ads: the newer one grants, the older one withdrew -
+        # on the merged profile the most restrictive wins
+        _event("w5", "track", "anon-1", "2024-03-05T10:00:00Z", event="Consent Updated",
+               properties={"purposes": {"ads": True, "analytics": True}}),
+        _event("w6", "track", "anon-2", "2024-03-04T10:00:00Z", user_id="u-1", event="Consent Updated",
+               properties={"purposes": {"ads": False}}),
     ],
 }
 
@@ -170,7 +178,7 @@ def test_golden_record_survivorship(built_warehouse):
     assert (float(row[8]), row[9]) == (12000.0, 2)
     john = _query(built_warehouse, "SELECT first_name, email, web_event_count FROM marts.customers WHERE customer_id = ?",
                   [_customer_of(built_warehouse, "crm_contacts:2")])[0]
-    assert john == ("John", "j.o.hn.doe+crm@gmail.com", 3)
+    assert john == ("John", "j.o.hn.doe+crm@gmail.com", 5)  # page, identify, demo request, two consent updates
 
 
 def test_accounts_link_by_domain_but_never_by_free_mail(built_warehouse):
@@ -187,6 +195,20 @@ def test_email_audience_holds_only_consenting_people(built_warehouse):
     audience = {r[0] for r in _query(built_warehouse, "SELECT email FROM marts.email_audience")}
     # Anna and Zed subscribed; John opted out in the CRM; Paul unsubscribed by a later event
     assert audience == {"anna.schmidt@acme.de", "zed@zed.io"}
+
+
+def test_merged_profile_with_conflicting_consent_gets_the_most_restrictive(built_warehouse):
+    john = _customer_of(built_warehouse, "crm_contacts:2")
+    row = _query(built_warehouse, "SELECT email_marketing_consent, email_marketing_consent_source, ads_consent,"
+                 " ads_consent_status, ads_consent_since, analytics_consent FROM marts.customers WHERE customer_id = ?",
+                 [john])[0]
+    # email: member m1 subscribed, CRM contact opted out -> withdrawn; ads: granted on one device,
+    # withdrawn on the other -> withdrawn (decided by the withdrawal); analytics: granted
+    assert row[:4] == (False, "crm.hs_email_optout", False, "withdrawn")
+    assert str(row[4]) == "2024-03-04 10:00:00" and row[5] is True
+    ledger = _query(built_warehouse, "SELECT purpose, has_conflicting_records FROM marts.consent_ledger"
+                    " WHERE customer_id = ? ORDER BY purpose", [john])
+    assert ledger == [("ads", True), ("analytics", False), ("email_marketing", True)]
 
 
 def test_rfm_scores_every_customer(built_warehouse):

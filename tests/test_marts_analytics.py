@@ -33,7 +33,7 @@ def deal(id_, stage, amount, created, closed, contact_id, company=""):
                 associated_contact_id=str(contact_id), associated_company_id=str(company))
 
 
-def web(mid, type_, anon, ts, path="/", event=None, email=None, campaign=None):
+def web(mid, type_, anon, ts, path="/", event=None, email=None, campaign=None, properties=None):
     msg = {"messageId": mid, "type": type_, "anonymousId": anon, "timestamp": ts, "context": {"page": {"path": path}}}
     if campaign:
         msg["context"]["campaign"] = dict(zip(("source", "medium", "name"), campaign))
@@ -42,7 +42,14 @@ def web(mid, type_, anon, ts, path="/", event=None, email=None, campaign=None):
         msg["event"] = event
     if email:
         msg["traits"] = {"email": email}
+    if properties:
+        msg["properties"] = properties
     return {"payload": json.dumps(msg)}
+
+
+def consent(mid, anon, ts, **purposes):
+    """A Segment "Consent Updated" track event granting (True) / withdrawing (False) purposes."""
+    return web(mid, "track", anon, ts, event="Consent Updated", properties={"purposes": purposes})
 
 
 RAW = {
@@ -58,6 +65,8 @@ RAW = {
         contact(2, "Bob", "Best", "bob@beta.io", "2024-02-01T00:00:00Z", "2024-04-20T00:00:00Z", "opportunity", 101, "Buyer"),
         # Cid: bought once in June 2023, his contract ended in May 2024
         contact(3, "Cid", "Cole", "cid@cole.net", "2023-05-01T00:00:00Z", "2023-06-10T00:00:00Z", "customer"),
+        # Dee: subscribed to emails, refused ads on the web, an open deal since June
+        contact(4, "Dee", "Dunn", "dee@dunn.dev", "2024-06-01T00:00:00Z", "2024-06-20T00:00:00Z", "opportunity"),
     ],
     "crm_deals": [
         deal(11, "closedwon", "1000.00", "2024-02-01T00:00:00Z", "2024-03-15T10:00:00Z", 1, 100),
@@ -65,12 +74,15 @@ RAW = {
         deal(13, "closedlost", "900.00", "2024-03-15T00:00:00Z", "2024-04-20T00:00:00Z", 2, 101),
         deal(14, "contractsent", "5000.00", "2024-04-01T00:00:00Z", "2024-07-01T00:00:00Z", 2, 101),
         deal(15, "closedwon", "600.00", "2023-05-01T00:00:00Z", "2023-06-10T00:00:00Z", 3),
+        deal(16, "qualifiedtobuy", "700.00", "2024-06-20T00:00:00Z", "2024-08-01T00:00:00Z", 4),
     ],
     "email_members": [
         dict(member_id="m1", list_id="l1", email_address="ann@acme.com", status="subscribed",
              timestamp_opt="2024-01-05T00:00:00Z", last_changed="2024-01-05T00:00:00Z"),
         dict(member_id="m5", list_id="l1", email_address="lea@lead.org", status="subscribed",
              timestamp_opt="2024-05-01T00:00:00Z", last_changed="2024-05-01T00:00:00Z"),
+        dict(member_id="m6", list_id="l1", email_address="dee@dunn.dev", status="subscribed",
+             timestamp_opt="2024-06-01T00:00:00Z", last_changed="2024-06-01T00:00:00Z"),
     ],
     "email_campaigns": [dict(campaign_id="c1", list_id="l1", name="Spring", send_time="2024-03-01T09:00:00Z",
                              utm_campaign="spring")],
@@ -98,6 +110,12 @@ RAW = {
         web("l4", "track", "anon-l", "2024-06-30T10:01:00Z", "/demo", event="Demo Requested"),
         # 31 minutes later: a new session
         web("l5", "page", "anon-l", "2024-06-30T10:32:00Z", "/blog"),
+        # Bob: ads yes, analytics no, nothing said about email (he is no email member)
+        web("b1", "identify", "anon-b", "2024-04-01T09:00:00Z", email="bob@beta.io"),
+        consent("b2", "anon-b", "2024-04-01T09:01:00Z", ads=True, analytics=False),
+        # Dee: no ads
+        web("d1", "identify", "anon-d", "2024-06-02T09:00:00Z", email="dee@dunn.dev"),
+        consent("d2", "anon-d", "2024-06-02T09:01:00Z", ads=False),
         # a visitor who never identifies
         web("x1", "page", "anon-x", "2024-06-01T10:00:00Z", "/"),
     ],
@@ -251,13 +269,32 @@ def test_mrr_and_nrr_month(wh):
     assert kpi["2024-06-01"][0] == round(3400 / 12, 2) and max(kpi) == "2024-06-01"
 
 
-def test_segments_from_yaml(wh):
+def test_every_consent_purpose_reaches_customers(wh):
+    cols = ", ".join(f"{p}_consent, {p}_consent_status" for p in ("email_marketing", "ads", "analytics"))
+    bob = q(wh, f"SELECT {cols}, ads_consent_since, ads_consent_source FROM marts.customer_360 WHERE customer_id = ?",
+            [customer(wh, "crm_contacts:2")])[0]
+    # ads yes, analytics withdrawn, email never asked
+    assert bob == (False, "unknown", True, "granted", False, "withdrawn",
+                   datetime.fromisoformat("2024-04-01 09:01"), "web.consent_updated")
+    dee = q(wh, f"SELECT {cols} FROM marts.customers WHERE customer_id = ?", [customer(wh, "crm_contacts:4")])[0]
+    assert dee == (True, "granted", False, "withdrawn", False, "unknown")
+    # the columns are the ledger's, purpose by purpose
+    assert q(wh, """SELECT count(*) FROM marts.consent_ledger l JOIN marts.customers c USING (customer_id)
+                    WHERE l.has_consent <> CASE l.purpose WHEN 'email_marketing' THEN c.email_marketing_consent
+                                                          WHEN 'ads' THEN c.ads_consent ELSE c.analytics_consent END""") == [(0,)]
+
+
+def test_segments_enforce_the_consent_purpose_they_declare(wh):
     declared = yaml.safe_load((DBT_PROJECT / "models/marts/segments/segment_memberships.yml").read_text())
-    names = {s["name"] for s in declared["models"][0]["config"]["meta"]["segments"]}
+    purposes = {s["name"]: s["consent_purpose"] for s in declared["models"][0]["config"]["meta"]["segments"]}
     got = q(wh, "SELECT segment, customer_id, consent_purpose FROM marts.segment_memberships")
-    assert {g[0] for g in got} <= names
+    assert {g[0] for g in got} <= set(purposes)
+    assert all(purposes[s] == p for s, _, p in got)
     # Cid churned but has no email consent: not in the email win-back audience
     assert ("churned_winback", customer(wh, "crm_contacts:3"), "email_marketing") not in got
-    # every member of an email segment has email consent
-    consent = dict(q(wh, "SELECT customer_id, email_marketing_consent FROM marts.customers"))
-    assert all(consent[c] for s, c, p in got if p == "email_marketing")
+    # open deals: Bob (ads consent, no email consent) and Dee (email consent, ads refused) - only Bob is retargeted
+    retargeted = {c for s, c, _ in got if s == "open_opportunity_retargeting"}
+    assert retargeted == {customer(wh, "crm_contacts:2")}
+    # every member of a segment holds the consent of its purpose
+    ledger = {(c, p): ok for c, p, ok in q(wh, "SELECT customer_id, purpose, has_consent FROM marts.consent_ledger")}
+    assert all(ledger[(c, p)] for _, c, p in got if p != "none")

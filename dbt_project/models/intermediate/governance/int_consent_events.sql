@@ -12,7 +12,7 @@
     before none before granted (the most restrictive).
 -#}
 
-{%- set purposes = var('consent_purposes', ['email_marketing', 'ads', 'analytics']) -%}
+{%- set purposes = var('consent_purposes') -%}
 
 with
 

@@ -7,7 +7,7 @@
     Every customer gets one row per purpose of var consent_purposes.
 -#}
 
-{%- set purposes = var('consent_purposes', ['email_marketing', 'ads', 'analytics']) -%}
+{%- set purposes = var('consent_purposes') -%}
 
 with
 

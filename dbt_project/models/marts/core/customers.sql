@@ -112,8 +112,13 @@ select
     attributes.lifecycle_stage,
     attributes.lifecycle_stage_source,
 
-    -- consent
-    consent.email_marketing_consent,
+    -- consent, one set of columns per purpose of var consent_purposes (the consent ledger)
+    {% for purpose in var('consent_purposes') -%}
+    consent.{{ purpose }}_consent,
+    consent.{{ purpose }}_consent_status,
+    consent.{{ purpose }}_consent_since,
+    consent.{{ purpose }}_consent_source,
+    {% endfor %}
 
     -- unification
     attributes.source_record_count,

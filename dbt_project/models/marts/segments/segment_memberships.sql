@@ -1,7 +1,8 @@
 {#-
     Audience segment memberships from the segments declared in segment_memberships.yml
     (config.meta.segments): a person is a member while the segment's predicate over
-    customer_360 holds and, unless the purpose is 'none', their <purpose>_consent is true.
+    customer_360 holds and, unless the purpose is 'none', their <purpose>_consent (from the
+    consent ledger, for any purpose of var consent_purposes) is true.
     `since` is when they entered: kept from the previous build while they stay in; on entering,
     the analytics as-of moment of the data (int_analytics_as_of: the latest activity), so
     rebuilding the same data gives the same table. Declarations are validated first (macro validated_segments): a bad
