@@ -27,10 +27,10 @@ def contact(id_, first, last, email, created, modified, stage, company="", title
                 lifecyclestage=stage, hs_email_optout="false", jobtitle=title)
 
 
-def deal(id_, stage, amount, created, closed, contact_id, company=""):
+def deal(id_, stage, amount, created, closed, contact_id, company="", term=""):
     return dict(hs_object_id=str(id_), dealname=f"deal {id_}", pipeline="default", dealstage=stage, amount=amount,
                 createdate=created, closedate=closed, lastmodifieddate=created,
-                associated_contact_id=str(contact_id), associated_company_id=str(company))
+                associated_contact_id=str(contact_id), associated_company_id=str(company), contract_term_months=term)
 
 
 def web(mid, type_, anon, ts, path="/", event=None, email=None, campaign=None, properties=None):
@@ -63,17 +63,18 @@ RAW = {
         # Ann: CEO at Acme, a customer since her deal of 2024-03-15
         contact(1, "Ann", "Able", "ann@acme.com", "2024-01-10T00:00:00Z", "2024-05-01T00:00:00Z", "customer", 100, "CEO"),
         contact(2, "Bob", "Best", "bob@beta.io", "2024-02-01T00:00:00Z", "2024-04-20T00:00:00Z", "opportunity", 101, "Buyer"),
-        # Cid: bought once in June 2023, his contract ended in May 2024
+        # Cid: bought a one-month contract in June 2023
         contact(3, "Cid", "Cole", "cid@cole.net", "2023-05-01T00:00:00Z", "2023-06-10T00:00:00Z", "customer"),
         # Dee: subscribed to emails, refused ads on the web, an open deal since June
         contact(4, "Dee", "Dunn", "dee@dunn.dev", "2024-06-01T00:00:00Z", "2024-06-20T00:00:00Z", "opportunity"),
     ],
+    # contract terms: Ann's deal has none (the default, 12 months), Bob's runs 24 months, Cid's one
     "crm_deals": [
         deal(11, "closedwon", "1000.00", "2024-02-01T00:00:00Z", "2024-03-15T10:00:00Z", 1, 100),
-        deal(12, "closedwon", "2400.00", "2024-03-01T00:00:00Z", "2024-04-10T00:00:00Z", 2, 101),
-        deal(13, "closedlost", "900.00", "2024-03-15T00:00:00Z", "2024-04-20T00:00:00Z", 2, 101),
-        deal(14, "contractsent", "5000.00", "2024-04-01T00:00:00Z", "2024-07-01T00:00:00Z", 2, 101),
-        deal(15, "closedwon", "600.00", "2023-05-01T00:00:00Z", "2023-06-10T00:00:00Z", 3),
+        deal(12, "closedwon", "2400.00", "2024-03-01T00:00:00Z", "2024-04-10T00:00:00Z", 2, 101, term="24"),
+        deal(13, "closedlost", "900.00", "2024-03-15T00:00:00Z", "2024-04-20T00:00:00Z", 2, 101, term="twelve"),
+        deal(14, "contractsent", "5000.00", "2024-04-01T00:00:00Z", "2024-07-01T00:00:00Z", 2, 101, term="36"),
+        deal(15, "closedwon", "600.00", "2023-05-01T00:00:00Z", "2023-06-10T00:00:00Z", 3, term="1"),
         deal(16, "qualifiedtobuy", "700.00", "2024-06-20T00:00:00Z", "2024-08-01T00:00:00Z", 4),
     ],
     "email_members": [
@@ -205,7 +206,8 @@ def test_lifecycle_history(wh):
     assert ann == ("customer", d("2024-01-05"), d("2024-01-10"), d("2024-02-01"), d("2024-02-01"), d("2024-02-01"),
                    d("2024-03-15 10:00"), None)
     cid = q(wh, f"SELECT {cols} FROM marts.customer_lifecycle WHERE customer_id = ?", [customer(wh, "crm_contacts:3")])[0]
-    assert cid[0] == "churned" and cid[6] == d("2023-06-10") and cid[7] == d("2024-06-01")
+    # his one-month contract ran in June 2023: churned on the first day after it
+    assert cid[0] == "churned" and cid[6] == d("2023-06-10") and cid[7] == d("2023-07-01")
     lea = q(wh, f"SELECT {cols} FROM marts.customer_lifecycle WHERE customer_id = ?", [customer(wh, "email_members:m5")])[0]
     assert lea[:4] == ("mql", d("2024-05-01"), d("2024-06-16 10:00:30"), d("2024-06-30 10:01"))
     assert lea[4:] == (None, None, None, None)
@@ -241,12 +243,23 @@ def test_rfm_case(wh):
         assert segment == first["segment"]
 
 
+def test_deals_carry_their_contract_term(wh):
+    rows = q(wh, "SELECT deal_id, contract_term_months, is_default_contract_term, mrr FROM marts.deals ORDER BY deal_id")
+    assert [(r[0], r[1], r[2]) for r in rows] == [(11, 12, True), (12, 24, False), (13, 12, True), (14, 36, False),
+                                                   (15, 1, False), (16, 12, True)]
+    mrr = {r[0]: r[3] for r in rows}
+    assert (round(mrr[11], 2), round(mrr[12], 2), round(mrr[15], 2)) == (83.33, 100.00, 600.00)
+    assert mrr[13] is None and mrr[14] is None  # lost / open: no recurring revenue
+    months = dict(q(wh, "SELECT deal_id, count(*) FROM intermediate.int_contract_months GROUP BY 1"))
+    assert months == {11: 12, 12: 24, 15: 1}
+
+
 def test_cohort_matrix(wh):
     rows = q(wh, "SELECT cohort_month, months_since_first_purchase, cohort_size, retained_customers, retention_rate"
                  " FROM marts.cohort_retention ORDER BY 1, 2")
     cid = [r for r in rows if str(r[0]) == "2023-06-01"]
     assert [r[1] for r in cid] == list(range(13))  # up to the as-of month 2024-06
-    assert [r[3] for r in cid] == [1] * 12 + [0]
+    assert [r[3] for r in cid] == [1] + [0] * 12  # a one-month contract
     ann = [r for r in rows if str(r[0]) == "2024-03-01"]
     assert [(r[1], r[2], r[4]) for r in ann] == [(0, 1, 1.0), (1, 1, 1.0), (2, 1, 1.0), (3, 1, 1.0)]
     assert {str(r[0]) for r in rows} == {"2023-06-01", "2024-03-01", "2024-04-01"}
@@ -255,18 +268,21 @@ def test_cohort_matrix(wh):
 def test_mrr_and_nrr_month(wh):
     kpi = {str(r[0]): r[1:] for r in q(wh, "SELECT month, mrr, arr, paying_customers, arpu, new_mrr, churned_mrr, nrr,"
                                             " win_rate, open_pipeline_amount, pipeline_coverage FROM marts.revenue_kpis_monthly")}
-    # May: Ann 1000/12 + Bob 2400/12 + Cid 600/12 = 333.33; June: Cid's contract ended
+    assert min(kpi) == "2023-05-01" and max(kpi) == "2024-06-01"  # Cid's deal created .. the as-of month
+    # Cid's one-month contract: 600 of MRR in June 2023, churned in July
+    june23, july23 = kpi["2023-06-01"], kpi["2023-07-01"]
+    assert june23[:3] == (600.00, 7200.00, 1) and june23[4] == 600.00
+    assert july23[0] == 0 and july23[5] == 600.00 and july23[6] == 0.0
+    # May / June 2024: Ann 1000 / 12 (default term) + Bob 2400 / 24 = 83.33 + 100.00
     may, june, april = kpi["2024-05-01"], kpi["2024-06-01"], kpi["2024-04-01"]
-    assert may[0] == round(4000 / 12, 2) and may[2] == 3
-    assert june[:3] == (round(3400 / 12, 2), round(3400, 2), 2)
-    assert june[3] == round(3400 / 12 / 2, 2)
-    assert (june[4], june[5]) == (0, round(50.0, 2))
-    assert june[6] == round(3400 / 4000, 4)
-    # April: Bob won 2400 and lost 900; pipeline open at the end: deal 14 (5000); won Feb-Apr: 0 + 1000 + 2400
-    assert april[4] == round(2400 / 12, 2)
+    assert may[:3] == (183.33, 2200.00, 2)
+    assert june[:4] == (183.33, 2200.00, 2, 91.67)
+    assert (june[4], june[5], june[6]) == (0, 0, 1.0)
+    # April: Bob's new 100.00 beside Ann's retained 83.33; he won 2400 and lost 900; pipeline open at the
+    # end: deal 14 (5000); won Feb-Apr: 0 + 1000 + 2400
+    assert april[0] == 183.33 and april[4] == 100.00 and april[6] == 1.0
     assert april[7] == 0.5
     assert float(april[8]) == 5000.0 and april[9] == round(5000 / (3400 / 3), 2)
-    assert kpi["2024-06-01"][0] == round(3400 / 12, 2) and max(kpi) == "2024-06-01"
 
 
 def test_every_consent_purpose_reaches_customers(wh):

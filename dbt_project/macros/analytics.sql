@@ -39,6 +39,16 @@
     end
 {%- endmacro %}
 
+{#- A deal's contract term in whole months from the CRM text, NULL when missing or unreadable
+    (not a whole number, or outside 1..var contract_term_max_months). -#}
+{% macro contract_term(text_expr) -%}
+    {%- set months = 'try_cast(trim(' ~ text_expr ~ ') as double)' -%}
+    case
+        when {{ months }} between 1 and {{ var('contract_term_max_months') }} and {{ months }} = floor({{ months }})
+            then cast({{ months }} as integer)
+    end
+{%- endmacro %}
+
 {#- First day of the month of a timestamp or date. -#}
 {% macro month_start(expr) -%}
     cast(date_trunc('month', {{ expr }}) as date)

@@ -1,7 +1,7 @@
 {#-
     Monthly retention matrix of paying customers by cohort = the month of their first
     closed-won deal. A customer is retained in a month while one of their contracts runs
-    (a won deal runs var contract_term_months from its close month; see int_contract_months).
+    (a won deal runs its own contract term from its close month; see int_contract_months).
     One row per cohort and month since the cohort's start (0 = the cohort month), up to the
     as-of month.
 -#}

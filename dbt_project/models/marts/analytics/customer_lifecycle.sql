@@ -10,7 +10,7 @@
       opportunity   first deal created or the CRM says opportunity or beyond
       customer      first closed-won deal or the CRM says customer / evangelist
       evangelist    the CRM says evangelist
-      churned       a customer whose last contract (a won deal runs var contract_term_months)
+      churned       a customer whose last contract (a won deal runs its contract term, deals.contract_term_months)
                     ended before the as-of date
     The CRM keeps only the current stage, not when it was set: a stage known only from the
     CRM dates from the contact's last modification (when the CRM last recorded it). The

@@ -1,7 +1,7 @@
 {#-
     Revenue KPIs per calendar month, from the first month with a deal or revenue to the
-    as-of month. Revenue model: a closed-won deal is a contract of var contract_term_months
-    months from its close month worth amount / term of MRR each month (int_contract_months).
+    as-of month. Revenue model: a closed-won deal is a contract of its own term
+    (deals.contract_term_months) from its close month worth amount / term of MRR each month (int_contract_months).
       mrr / arr          MRR of the contracts running in the month; ARR = 12 * MRR
       arpu / arpa        MRR per paying customer / per paying account
       new / expansion / contraction / churned mrr   movements against the previous month
