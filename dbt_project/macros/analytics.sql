@@ -49,6 +49,22 @@
     end
 {%- endmacro %}
 
+{#- Deals of int_deals_linked rolled up to `key` (customer_id, account_company_id): counts and
+    amounts of all, open and won deals, and the last win. One row per non-NULL key. -#}
+{% macro deal_rollup(key) -%}
+    select
+        {{ key }},
+        count(*) as deal_count,
+        count(*) filter (where not is_closed) as open_deal_count,
+        coalesce(sum(amount) filter (where not is_closed), 0) as open_deal_amount,
+        count(*) filter (where is_won) as won_deal_count,
+        coalesce(sum(amount) filter (where is_won), 0) as won_deal_amount,
+        max(closed_at) filter (where is_won) as last_won_at
+    from {{ ref('int_deals_linked') }}
+    where {{ key }} is not null
+    group by {{ key }}
+{%- endmacro %}
+
 {#- First day of the month of a timestamp or date. -#}
 {% macro month_start(expr) -%}
     cast(date_trunc('month', {{ expr }}) as date)
