@@ -112,7 +112,7 @@
         from _floored
     )
     select
-        * exclude (exact_cents, floor_cents, leftover_cents, leftover_rank),
+        {{ star_except(['exact_cents', 'floor_cents', 'leftover_cents', 'leftover_rank']) }},
         floor_cents + case when leftover_rank <= leftover_cents then 1 else 0 end as credit_cents
     from _ranked
 {%- endmacro %}

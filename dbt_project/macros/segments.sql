@@ -52,8 +52,16 @@
     {{ return(checked) }}
 {%- endmacro %}
 
-{#- Why a predicate cannot run over `columns`, or '' - parsed by DuckDB without running it. -#}
+{#- Why a predicate cannot run over `columns`, or '' - parsed by DuckDB without running it.
+    Other engines skip this early check (default__): a bad predicate then fails the build of
+    segment_memberships itself, with the segment named in a comment of the SQL. -#}
 {% macro segment_predicate_problem(predicate, columns) -%}
+    {{ return(adapter.dispatch('segment_predicate_problem', 'customer_warehouse')(predicate, columns)) }}
+{%- endmacro %}
+{% macro default__segment_predicate_problem(predicate, columns) -%}
+    {{ return('') }}
+{%- endmacro %}
+{% macro duckdb__segment_predicate_problem(predicate, columns) -%}
     {%- set quoted = "'" ~ ('select 1 from t where (' ~ predicate ~ ')') | replace("'", "''") ~ "'" -%}
     {%- set sql -%}
         with parsed as (select json_serialize_sql({{ quoted }}) as ast),

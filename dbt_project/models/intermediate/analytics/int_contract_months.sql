@@ -23,7 +23,7 @@ months as (
         deals.amount,
         deals.contract_term_months,
         {{ month_start('deals.closed_at') }} as contract_start_month,
-        cast(unnest(generate_series(0, deals.contract_term_months - 1)) as integer) as contract_month_index
+        {{ integer_series('0', 'deals.contract_term_months - 1') }} as contract_month_index
     from deals
 
 )
@@ -33,11 +33,11 @@ select
     customer_id,
     account_id,
     -- the paying unit: the account, else the person, else the deal itself
-    coalesce(account_id, customer_id, 'deal_' || cast(deal_id as varchar)) as paying_account_key,
-    coalesce(customer_id, 'deal_' || cast(deal_id as varchar)) as paying_customer_key,
+    coalesce(account_id, customer_id, 'deal_' || cast(deal_id as {{ dbt.type_string() }})) as paying_account_key,
+    coalesce(customer_id, 'deal_' || cast(deal_id as {{ dbt.type_string() }})) as paying_customer_key,
     contract_start_month,
     contract_term_months,
     contract_month_index,
-    cast(contract_start_month + to_months(contract_month_index) as date) as revenue_month,
+    {{ add_months('contract_start_month', 'contract_month_index') }} as revenue_month,
     amount / contract_term_months as mrr
 from months

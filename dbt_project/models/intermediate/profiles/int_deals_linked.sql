@@ -56,7 +56,7 @@ linked as (
     from deals
     left join components
         on components.source = 'crm_contacts'
-        and components.source_record_id = cast(deals.contact_id as varchar)
+        and components.source_record_id = cast(deals.contact_id as {{ dbt.type_string() }})
     left join account_clusters as deal_accounts
         on deals.company_id = deal_accounts.company_id
     left join account_links

@@ -57,7 +57,7 @@ contacts as (
     from {{ ref('stg_crm__contacts') }} as contacts
     inner join records
         on records.source = 'crm_contacts'
-        and records.source_record_id = cast(contacts.contact_id as varchar)
+        and records.source_record_id = cast(contacts.contact_id as {{ dbt.type_string() }})
 
 ),
 
@@ -146,8 +146,8 @@ evidence as (
         crm_evidence.evangelist_at,
         -- the first day after the last month a contract runs
         case
-            when cast(contracts.last_contract_month + interval 1 month as date) <= as_of.as_of_date
-                then cast(contracts.last_contract_month + interval 1 month as timestamp)
+            when {{ add_months('contracts.last_contract_month', 1) }} <= as_of.as_of_date
+                then cast({{ add_months('contracts.last_contract_month', 1) }} as timestamp)
         end as churned_at
     from customers
     cross join as_of

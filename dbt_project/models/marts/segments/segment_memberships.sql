@@ -43,9 +43,9 @@ current_members as (
     {% endif -%}
     {%- else -%}
     select
-        cast(null as varchar) as customer_id,
-        cast(null as varchar) as segment,
-        cast(null as varchar) as consent_purpose
+        cast(null as {{ dbt.type_string() }}) as customer_id,
+        cast(null as {{ dbt.type_string() }}) as segment,
+        cast(null as {{ dbt.type_string() }}) as consent_purpose
     where false
     {%- endfor %}
 
