@@ -1,27 +1,18 @@
 """dbt project end to end on a few hand-made raw rows: `dbt build` (models, data tests, unit
 tests) must pass, and identity resolution / golden record / consent must behave as specified.
 
-The raw tables are written directly in the shape the extract step produces (contract columns
-as VARCHAR, then _file, _line, _load_id, _loaded_at), so this test does not depend on the
-loader or the demo generator.
+The raw tables are written directly in the shape the extract step produces
+(tests/dbt_fixtures.py), so this test does not depend on the loader or the demo generator.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import duckdb
 import pytest
-import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-DBT_PROJECT = REPO / "dbt_project"
-SOURCES = yaml.safe_load((REPO / "orchestration" / "sources.yml").read_text())["sources"]
+from dbt_fixtures import customer_of as _customer_of, dbt_build, query as _query, write_raw
 
 TS = "2024-01-01T00:00:00Z"
 
@@ -39,7 +30,7 @@ def _member(id_, email, status="subscribed", first="", last="", phone="", change
                 last_name=last, phone=phone, timestamp_opt=TS, last_changed=changed)
 
 
-def _event(mid, type_, anon, ts, user_id=None, traits=None, event=None):
+def _event(mid, type_, anon, ts, user_id=None, traits=None, event=None, properties=None):
     msg = {"messageId": mid, "type": type_, "anonymousId": anon, "timestamp": ts,
            "context": {"page": {"path": "/pricing"}, "campaign": {"source": "Google", "medium": "cpc", "name": "Spring"}}}
     if user_id:
@@ -48,6 +39,8 @@ def _event(mid, type_, anon, ts, user_id=None, traits=None, event=None):
         msg["traits"] = traits
     if event:
         msg["event"] = event
+    if properties:
+        msg["properties"] = properties
     return {"payload": json.dumps(msg)}
 
 
@@ -106,34 +99,18 @@ RAW = {
                traits={"email": "John.Doe@gmail.com", "firstName": "John"}),  # at-least-once duplicate
         _event("w3", "track", "anon-2", "2024-03-02T10:00:00+02:00", user_id="u-1", event="Demo Requested"),
         _event("w4", "page", "anon-never-identified", "2024-03-03T10:00:00Z"),
+        # John's two devices disagree on ads: the newer one grants, the older one withdrew -
+        # on the merged profile the most restrictive wins
+        _event("w5", "track", "anon-1", "2024-03-05T10:00:00Z", event="Consent Updated",
+               properties={"purposes": {"ads": True, "analytics": True}}),
+        _event("w6", "track", "anon-2", "2024-03-04T10:00:00Z", user_id="u-1", event="Consent Updated",
+               properties={"purposes": {"ads": False}}),
     ],
 }
 
 
-def _write_raw(warehouse: Path, raw: dict | None = None) -> None:
-    raw = RAW if raw is None else raw
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("CREATE SCHEMA raw")
-        for name, spec in SOURCES.items():
-            columns = spec.get("columns") or ["payload"]
-            cols = ", ".join(f'"{c}" VARCHAR' for c in columns)
-            con.execute(f"CREATE TABLE raw.{name} ({cols}, _file VARCHAR, _line BIGINT, _load_id VARCHAR, _loaded_at TIMESTAMP)")
-            for line, row in enumerate(raw.get(name, []), start=2):
-                values = [row.get(c) or None for c in columns]
-                con.execute(
-                    f"INSERT INTO raw.{name} VALUES ({', '.join('?' for _ in columns)}, ?, ?, 'load1', TIMESTAMP '2024-04-01 00:00:00')",
-                    [*values, f"{name}/test.csv", line],
-                )
-
-
 def _dbt_build(tmp: Path, warehouse: Path) -> None:
-    dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
-    env = {**os.environ, "CDW_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    result = subprocess.run(
-        [dbt, "build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-         "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")],
-        env=env, capture_output=True, text=True, timeout=600,
-    )
+    result = dbt_build(tmp, warehouse)
     assert result.returncode == 0, result.stdout[-6000:]
 
 
@@ -141,25 +118,16 @@ def _dbt_build(tmp: Path, warehouse: Path) -> None:
 def built_warehouse(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("dbt")
     warehouse = tmp / "warehouse.duckdb"
-    _write_raw(warehouse)
+    write_raw(warehouse, RAW)
     _dbt_build(tmp, warehouse)
     return warehouse
 
 
 def test_build_passes_on_empty_raw_tables(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
-    _write_raw(warehouse, raw={})
+    write_raw(warehouse, {})
     _dbt_build(tmp_path, warehouse)
     assert _query(warehouse, "SELECT count(*) FROM marts.customers") == [(0,)]
-
-
-def _query(warehouse: Path, sql: str, params=None):
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(sql, params or []).fetchall()
-
-
-def _customer_of(warehouse: Path, record_key: str) -> str:
-    return _query(warehouse, "SELECT customer_id FROM marts.customer_source_records WHERE record_key = ?", [record_key])[0][0]
 
 
 def test_models_land_in_their_layer_schemas(built_warehouse):
@@ -210,7 +178,7 @@ def test_golden_record_survivorship(built_warehouse):
     assert (float(row[8]), row[9]) == (12000.0, 2)
     john = _query(built_warehouse, "SELECT first_name, email, web_event_count FROM marts.customers WHERE customer_id = ?",
                   [_customer_of(built_warehouse, "crm_contacts:2")])[0]
-    assert john == ("John", "j.o.hn.doe+crm@gmail.com", 3)
+    assert john == ("John", "j.o.hn.doe+crm@gmail.com", 5)  # page, identify, demo request, two consent updates
 
 
 def test_accounts_link_by_domain_but_never_by_free_mail(built_warehouse):
@@ -227,6 +195,20 @@ def test_email_audience_holds_only_consenting_people(built_warehouse):
     audience = {r[0] for r in _query(built_warehouse, "SELECT email FROM marts.email_audience")}
     # Anna and Zed subscribed; John opted out in the CRM; Paul unsubscribed by a later event
     assert audience == {"anna.schmidt@acme.de", "zed@zed.io"}
+
+
+def test_merged_profile_with_conflicting_consent_gets_the_most_restrictive(built_warehouse):
+    john = _customer_of(built_warehouse, "crm_contacts:2")
+    row = _query(built_warehouse, "SELECT email_marketing_consent, email_marketing_consent_source, ads_consent,"
+                 " ads_consent_status, ads_consent_since, analytics_consent FROM marts.customers WHERE customer_id = ?",
+                 [john])[0]
+    # email: member m1 subscribed, CRM contact opted out -> withdrawn; ads: granted on one device,
+    # withdrawn on the other -> withdrawn (decided by the withdrawal); analytics: granted
+    assert row[:4] == (False, "crm.hs_email_optout", False, "withdrawn")
+    assert str(row[4]) == "2024-03-04 10:00:00" and row[5] is True
+    ledger = _query(built_warehouse, "SELECT purpose, has_conflicting_records FROM marts.consent_ledger"
+                    " WHERE customer_id = ? ORDER BY purpose", [john])
+    assert ledger == [("ads", True), ("analytics", False), ("email_marketing", True)]
 
 
 def test_rfm_scores_every_customer(built_warehouse):

@@ -140,3 +140,20 @@ def test_empty_and_non_utf8_files_are_refused(landing, con):
     assert all(f.status == "refused" for f in res.files)
     assert "empty file" in msgs["crm/contacts/empty.csv"]
     assert "not UTF-8" in msgs["crm/contacts/latin1.csv"]
+
+
+def test_optional_deal_term_column_older_files_load_and_unreadable_terms_are_kept(landing, con):
+    (landing / "crm" / "deals").mkdir(parents=True)
+    old_header = "hs_object_id,dealname,dealstage,amount,createdate,lastmodifieddate"
+    write(landing / "crm/deals/2023.csv", old_header + "\n1,Old,closedwon,100,2023-01-01,2023-01-02\n")
+    write(landing / "crm/deals/2024.csv", old_header + ",contract_term_months\n"
+          "2,New,closedwon,200,2024-01-01,2024-01-02,24\n"
+          "3,Odd,closedwon,300,2024-01-01,2024-01-02,two years\n")
+    res = load_source(con, contracts()["crm_deals"], landing)
+    # the file from before the property existed is loaded, not refused; the term is NULL there
+    assert [f.status for f in res.files] == ["loaded", "loaded"]
+    assert res.summary()["rows_loaded"] == 3 and res.summary()["rows_quarantined"] == 0
+    assert "'contract_term_months'" in res.files[0].message
+    # an unreadable term does not cost the deal: staging falls back to the default term
+    terms = con.execute("SELECT hs_object_id, contract_term_months FROM raw.crm_deals ORDER BY 1").fetchall()
+    assert terms == [("1", None), ("2", "24"), ("3", "two years")]

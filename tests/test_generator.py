@@ -505,3 +505,13 @@ def test_cli(tmp_path):
                           "--landing", str(tmp_path / "cli")], cwd=REPO, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)["people"] == 40
     assert (tmp_path / "cli/crm/contacts/contacts.csv").is_file()
+
+
+def test_deals_carry_a_realistic_mix_of_contract_terms(medium):
+    landing, _ = medium
+    _, deals = _csv_rows(landing / "crm/deals/deals.csv")
+    terms = Counter(d["contract_term_months"] for d in deals)
+    share = {t: n / len(deals) for t, n in terms.items()}
+    # mostly annual, some monthly and multi-year, a few left empty or written as free text
+    assert set(terms) == {"1", "12", "24", "36", "", "two years"}
+    assert share["12"] > 0.4 and min(share["1"], share["24"], share["36"]) > 0.04 and share[""] < 0.1

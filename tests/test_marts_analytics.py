@@ -1,7 +1,7 @@
 """Analytics marts on hand-made raw rows where every answer is known: attribution to the cent,
 lifecycle history, lead score, RFM, cohort matrix, an MRR / NRR month.
 
-The raw tables are written in the shape the extract step produces (see test_dbt_models.py) and
+The raw tables are written in the shape the extract step produces (tests/dbt_fixtures.py) and
 `dbt build` runs with analytics_as_of_date = 2024-06-30, so recency weights are exact.
 """
 
@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-DBT_PROJECT = REPO / "dbt_project"
-SOURCES = yaml.safe_load((REPO / "orchestration" / "sources.yml").read_text())["sources"]
+from dbt_fixtures import DBT_PROJECT, customer_of as customer, dbt_build, query as q, write_raw
+
 AS_OF = "2024-06-30"
+AS_OF_VARS = {"analytics_as_of_date": AS_OF, "rfm_as_of_date": AS_OF}
 
 
 def contact(id_, first, last, email, created, modified, stage, company="", title="", country="US"):
@@ -32,13 +27,13 @@ def contact(id_, first, last, email, created, modified, stage, company="", title
                 lifecyclestage=stage, hs_email_optout="false", jobtitle=title)
 
 
-def deal(id_, stage, amount, created, closed, contact_id, company=""):
+def deal(id_, stage, amount, created, closed, contact_id, company="", term=""):
     return dict(hs_object_id=str(id_), dealname=f"deal {id_}", pipeline="default", dealstage=stage, amount=amount,
                 createdate=created, closedate=closed, lastmodifieddate=created,
-                associated_contact_id=str(contact_id), associated_company_id=str(company))
+                associated_contact_id=str(contact_id), associated_company_id=str(company), contract_term_months=term)
 
 
-def web(mid, type_, anon, ts, path="/", event=None, email=None, campaign=None):
+def web(mid, type_, anon, ts, path="/", event=None, email=None, campaign=None, properties=None):
     msg = {"messageId": mid, "type": type_, "anonymousId": anon, "timestamp": ts, "context": {"page": {"path": path}}}
     if campaign:
         msg["context"]["campaign"] = dict(zip(("source", "medium", "name"), campaign))
@@ -47,7 +42,14 @@ def web(mid, type_, anon, ts, path="/", event=None, email=None, campaign=None):
         msg["event"] = event
     if email:
         msg["traits"] = {"email": email}
+    if properties:
+        msg["properties"] = properties
     return {"payload": json.dumps(msg)}
+
+
+def consent(mid, anon, ts, **purposes):
+    """A Segment "Consent Updated" track event granting (True) / withdrawing (False) purposes."""
+    return web(mid, "track", anon, ts, event="Consent Updated", properties={"purposes": purposes})
 
 
 RAW = {
@@ -61,21 +63,27 @@ RAW = {
         # Ann: CEO at Acme, a customer since her deal of 2024-03-15
         contact(1, "Ann", "Able", "ann@acme.com", "2024-01-10T00:00:00Z", "2024-05-01T00:00:00Z", "customer", 100, "CEO"),
         contact(2, "Bob", "Best", "bob@beta.io", "2024-02-01T00:00:00Z", "2024-04-20T00:00:00Z", "opportunity", 101, "Buyer"),
-        # Cid: bought once in June 2023, his contract ended in May 2024
+        # Cid: bought a one-month contract in June 2023
         contact(3, "Cid", "Cole", "cid@cole.net", "2023-05-01T00:00:00Z", "2023-06-10T00:00:00Z", "customer"),
+        # Dee: subscribed to emails, refused ads on the web, an open deal since June
+        contact(4, "Dee", "Dunn", "dee@dunn.dev", "2024-06-01T00:00:00Z", "2024-06-20T00:00:00Z", "opportunity"),
     ],
+    # contract terms: Ann's deal has none (the default, 12 months), Bob's runs 24 months, Cid's one
     "crm_deals": [
         deal(11, "closedwon", "1000.00", "2024-02-01T00:00:00Z", "2024-03-15T10:00:00Z", 1, 100),
-        deal(12, "closedwon", "2400.00", "2024-03-01T00:00:00Z", "2024-04-10T00:00:00Z", 2, 101),
-        deal(13, "closedlost", "900.00", "2024-03-15T00:00:00Z", "2024-04-20T00:00:00Z", 2, 101),
-        deal(14, "contractsent", "5000.00", "2024-04-01T00:00:00Z", "2024-07-01T00:00:00Z", 2, 101),
-        deal(15, "closedwon", "600.00", "2023-05-01T00:00:00Z", "2023-06-10T00:00:00Z", 3),
+        deal(12, "closedwon", "2400.00", "2024-03-01T00:00:00Z", "2024-04-10T00:00:00Z", 2, 101, term="24"),
+        deal(13, "closedlost", "900.00", "2024-03-15T00:00:00Z", "2024-04-20T00:00:00Z", 2, 101, term="twelve"),
+        deal(14, "contractsent", "5000.00", "2024-04-01T00:00:00Z", "2024-07-01T00:00:00Z", 2, 101, term="36"),
+        deal(15, "closedwon", "600.00", "2023-05-01T00:00:00Z", "2023-06-10T00:00:00Z", 3, term="1"),
+        deal(16, "qualifiedtobuy", "700.00", "2024-06-20T00:00:00Z", "2024-08-01T00:00:00Z", 4),
     ],
     "email_members": [
         dict(member_id="m1", list_id="l1", email_address="ann@acme.com", status="subscribed",
              timestamp_opt="2024-01-05T00:00:00Z", last_changed="2024-01-05T00:00:00Z"),
         dict(member_id="m5", list_id="l1", email_address="lea@lead.org", status="subscribed",
              timestamp_opt="2024-05-01T00:00:00Z", last_changed="2024-05-01T00:00:00Z"),
+        dict(member_id="m6", list_id="l1", email_address="dee@dunn.dev", status="subscribed",
+             timestamp_opt="2024-06-01T00:00:00Z", last_changed="2024-06-01T00:00:00Z"),
     ],
     "email_campaigns": [dict(campaign_id="c1", list_id="l1", name="Spring", send_time="2024-03-01T09:00:00Z",
                              utm_campaign="spring")],
@@ -103,55 +111,26 @@ RAW = {
         web("l4", "track", "anon-l", "2024-06-30T10:01:00Z", "/demo", event="Demo Requested"),
         # 31 minutes later: a new session
         web("l5", "page", "anon-l", "2024-06-30T10:32:00Z", "/blog"),
+        # Bob: ads yes, analytics no, nothing said about email (he is no email member)
+        web("b1", "identify", "anon-b", "2024-04-01T09:00:00Z", email="bob@beta.io"),
+        consent("b2", "anon-b", "2024-04-01T09:01:00Z", ads=True, analytics=False),
+        # Dee: no ads
+        web("d1", "identify", "anon-d", "2024-06-02T09:00:00Z", email="dee@dunn.dev"),
+        consent("d2", "anon-d", "2024-06-02T09:01:00Z", ads=False),
         # a visitor who never identifies
         web("x1", "page", "anon-x", "2024-06-01T10:00:00Z", "/"),
     ],
 }
 
 
-def write_raw(warehouse: Path, raw: dict) -> None:
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("CREATE SCHEMA raw")
-        for name, spec in SOURCES.items():
-            columns = spec.get("columns") or ["payload"]
-            cols = ", ".join(f'"{c}" VARCHAR' for c in columns)
-            con.execute(f"CREATE TABLE raw.{name} ({cols}, _file VARCHAR, _line BIGINT, _load_id VARCHAR, _loaded_at TIMESTAMP)")
-            for line, row in enumerate(raw.get(name, []), start=2):
-                values = [row.get(c) or None for c in columns]
-                con.execute(
-                    f"INSERT INTO raw.{name} VALUES ({', '.join('?' for _ in columns)}, ?, ?, 'load1', TIMESTAMP '2024-07-01 00:00:00')",
-                    [*values, f"{name}/test.csv", line],
-                )
-
-
-def dbt_build(tmp: Path, warehouse: Path, *args: str) -> subprocess.CompletedProcess:
-    dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
-    env = {**os.environ, "CDW_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    return subprocess.run(
-        [dbt, "build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-         "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
-         "--vars", json.dumps({"analytics_as_of_date": AS_OF, "rfm_as_of_date": AS_OF}), *args],
-        env=env, capture_output=True, text=True, timeout=600,
-    )
-
-
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("marts")
     warehouse = tmp / "warehouse.duckdb"
-    write_raw(warehouse, RAW)
-    result = dbt_build(tmp, warehouse)
+    write_raw(warehouse, RAW, loaded_at="2024-07-01 00:00:00")
+    result = dbt_build(tmp, warehouse, AS_OF_VARS)
     assert result.returncode == 0, result.stdout[-6000:]
     return warehouse
-
-
-def q(warehouse: Path, sql: str, params=None):
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(sql, params or []).fetchall()
-
-
-def customer(warehouse: Path, record_key: str) -> str:
-    return q(warehouse, "SELECT customer_id FROM marts.customer_source_records WHERE record_key = ?", [record_key])[0][0]
 
 
 def largest_remainder(cents: int, weights: list[float]) -> list[int]:
@@ -227,7 +206,8 @@ def test_lifecycle_history(wh):
     assert ann == ("customer", d("2024-01-05"), d("2024-01-10"), d("2024-02-01"), d("2024-02-01"), d("2024-02-01"),
                    d("2024-03-15 10:00"), None)
     cid = q(wh, f"SELECT {cols} FROM marts.customer_lifecycle WHERE customer_id = ?", [customer(wh, "crm_contacts:3")])[0]
-    assert cid[0] == "churned" and cid[6] == d("2023-06-10") and cid[7] == d("2024-06-01")
+    # his one-month contract ran in June 2023: churned on the first day after it
+    assert cid[0] == "churned" and cid[6] == d("2023-06-10") and cid[7] == d("2023-07-01")
     lea = q(wh, f"SELECT {cols} FROM marts.customer_lifecycle WHERE customer_id = ?", [customer(wh, "email_members:m5")])[0]
     assert lea[:4] == ("mql", d("2024-05-01"), d("2024-06-16 10:00:30"), d("2024-06-30 10:01"))
     assert lea[4:] == (None, None, None, None)
@@ -263,12 +243,23 @@ def test_rfm_case(wh):
         assert segment == first["segment"]
 
 
+def test_deals_carry_their_contract_term(wh):
+    rows = q(wh, "SELECT deal_id, contract_term_months, is_default_contract_term, mrr FROM marts.deals ORDER BY deal_id")
+    assert [(r[0], r[1], r[2]) for r in rows] == [(11, 12, True), (12, 24, False), (13, 12, True), (14, 36, False),
+                                                   (15, 1, False), (16, 12, True)]
+    mrr = {r[0]: r[3] for r in rows}
+    assert (round(mrr[11], 2), round(mrr[12], 2), round(mrr[15], 2)) == (83.33, 100.00, 600.00)
+    assert mrr[13] is None and mrr[14] is None  # lost / open: no recurring revenue
+    months = dict(q(wh, "SELECT deal_id, count(*) FROM intermediate.int_contract_months GROUP BY 1"))
+    assert months == {11: 12, 12: 24, 15: 1}
+
+
 def test_cohort_matrix(wh):
     rows = q(wh, "SELECT cohort_month, months_since_first_purchase, cohort_size, retained_customers, retention_rate"
                  " FROM marts.cohort_retention ORDER BY 1, 2")
     cid = [r for r in rows if str(r[0]) == "2023-06-01"]
     assert [r[1] for r in cid] == list(range(13))  # up to the as-of month 2024-06
-    assert [r[3] for r in cid] == [1] * 12 + [0]
+    assert [r[3] for r in cid] == [1] + [0] * 12  # a one-month contract
     ann = [r for r in rows if str(r[0]) == "2024-03-01"]
     assert [(r[1], r[2], r[4]) for r in ann] == [(0, 1, 1.0), (1, 1, 1.0), (2, 1, 1.0), (3, 1, 1.0)]
     assert {str(r[0]) for r in rows} == {"2023-06-01", "2024-03-01", "2024-04-01"}
@@ -277,27 +268,49 @@ def test_cohort_matrix(wh):
 def test_mrr_and_nrr_month(wh):
     kpi = {str(r[0]): r[1:] for r in q(wh, "SELECT month, mrr, arr, paying_customers, arpu, new_mrr, churned_mrr, nrr,"
                                             " win_rate, open_pipeline_amount, pipeline_coverage FROM marts.revenue_kpis_monthly")}
-    # May: Ann 1000/12 + Bob 2400/12 + Cid 600/12 = 333.33; June: Cid's contract ended
+    assert min(kpi) == "2023-05-01" and max(kpi) == "2024-06-01"  # Cid's deal created .. the as-of month
+    # Cid's one-month contract: 600 of MRR in June 2023, churned in July
+    june23, july23 = kpi["2023-06-01"], kpi["2023-07-01"]
+    assert june23[:3] == (600.00, 7200.00, 1) and june23[4] == 600.00
+    assert july23[0] == 0 and july23[5] == 600.00 and july23[6] == 0.0
+    # May / June 2024: Ann 1000 / 12 (default term) + Bob 2400 / 24 = 83.33 + 100.00
     may, june, april = kpi["2024-05-01"], kpi["2024-06-01"], kpi["2024-04-01"]
-    assert may[0] == round(4000 / 12, 2) and may[2] == 3
-    assert june[:3] == (round(3400 / 12, 2), round(3400, 2), 2)
-    assert june[3] == round(3400 / 12 / 2, 2)
-    assert (june[4], june[5]) == (0, round(50.0, 2))
-    assert june[6] == round(3400 / 4000, 4)
-    # April: Bob won 2400 and lost 900; pipeline open at the end: deal 14 (5000); won Feb-Apr: 0 + 1000 + 2400
-    assert april[4] == round(2400 / 12, 2)
+    assert may[:3] == (183.33, 2200.00, 2)
+    assert june[:4] == (183.33, 2200.00, 2, 91.67)
+    assert (june[4], june[5], june[6]) == (0, 0, 1.0)
+    # April: Bob's new 100.00 beside Ann's retained 83.33; he won 2400 and lost 900; pipeline open at the
+    # end: deal 14 (5000); won Feb-Apr: 0 + 1000 + 2400
+    assert april[0] == 183.33 and april[4] == 100.00 and april[6] == 1.0
     assert april[7] == 0.5
     assert float(april[8]) == 5000.0 and april[9] == round(5000 / (3400 / 3), 2)
-    assert kpi["2024-06-01"][0] == round(3400 / 12, 2) and max(kpi) == "2024-06-01"
 
 
-def test_segments_from_yaml(wh):
+def test_every_consent_purpose_reaches_customers(wh):
+    cols = ", ".join(f"{p}_consent, {p}_consent_status" for p in ("email_marketing", "ads", "analytics"))
+    bob = q(wh, f"SELECT {cols}, ads_consent_since, ads_consent_source FROM marts.customer_360 WHERE customer_id = ?",
+            [customer(wh, "crm_contacts:2")])[0]
+    # ads yes, analytics withdrawn, email never asked
+    assert bob == (False, "unknown", True, "granted", False, "withdrawn",
+                   datetime.fromisoformat("2024-04-01 09:01"), "web.consent_updated")
+    dee = q(wh, f"SELECT {cols} FROM marts.customers WHERE customer_id = ?", [customer(wh, "crm_contacts:4")])[0]
+    assert dee == (True, "granted", False, "withdrawn", False, "unknown")
+    # the columns are the ledger's, purpose by purpose
+    assert q(wh, """SELECT count(*) FROM marts.consent_ledger l JOIN marts.customers c USING (customer_id)
+                    WHERE l.has_consent <> CASE l.purpose WHEN 'email_marketing' THEN c.email_marketing_consent
+                                                          WHEN 'ads' THEN c.ads_consent ELSE c.analytics_consent END""") == [(0,)]
+
+
+def test_segments_enforce_the_consent_purpose_they_declare(wh):
     declared = yaml.safe_load((DBT_PROJECT / "models/marts/segments/segment_memberships.yml").read_text())
-    names = {s["name"] for s in declared["models"][0]["config"]["meta"]["segments"]}
+    purposes = {s["name"]: s["consent_purpose"] for s in declared["models"][0]["config"]["meta"]["segments"]}
     got = q(wh, "SELECT segment, customer_id, consent_purpose FROM marts.segment_memberships")
-    assert {g[0] for g in got} <= names
+    assert {g[0] for g in got} <= set(purposes)
+    assert all(purposes[s] == p for s, _, p in got)
     # Cid churned but has no email consent: not in the email win-back audience
     assert ("churned_winback", customer(wh, "crm_contacts:3"), "email_marketing") not in got
-    # every member of an email segment has email consent
-    consent = dict(q(wh, "SELECT customer_id, email_marketing_consent FROM marts.customers"))
-    assert all(consent[c] for s, c, p in got if p == "email_marketing")
+    # open deals: Bob (ads consent, no email consent) and Dee (email consent, ads refused) - only Bob is retargeted
+    retargeted = {c for s, c, _ in got if s == "open_opportunity_retargeting"}
+    assert retargeted == {customer(wh, "crm_contacts:2")}
+    # every member of a segment holds the consent of its purpose
+    ledger = {(c, p): ok for c, p, ok in q(wh, "SELECT customer_id, purpose, has_consent FROM marts.consent_ledger")}
+    assert all(ledger[(c, p)] for _, c, p in got if p != "none")

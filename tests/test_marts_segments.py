@@ -51,10 +51,15 @@ def q(warehouse: Path, sql: str):
 
 def test_a_segment_added_in_yaml_is_built_and_keeps_its_since(project):
     proj, warehouse = project
+    # the demo sources carry no ads consent: grant it to half the people of this copy
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE marts.customer_360 SET ads_consent = customer_id < 'cus_8'")
     set_segments(proj, [{"name": "frequent_visitors", "description": "Ten web events or more.",
                          "predicate": "web_event_count >= 10", "consent_purpose": "none"},
                         {"name": "subscribed_ceos", "description": "CEOs we may email.",
-                         "predicate": "seniority = 'c_level'", "consent_purpose": "email_marketing"}])
+                         "predicate": "seniority = 'c_level'", "consent_purpose": "email_marketing"},
+                        {"name": "ad_ready_visitors", "description": "Web visitors we may reach with ads.",
+                         "predicate": "web_event_count > 0", "consent_purpose": "ads"}])
     first = build_segments(proj, warehouse)
     assert first.returncode == 0, first.stdout[-4000:]
     expected = q(warehouse, "SELECT count(*) FROM marts.customer_360 WHERE web_event_count >= 10")[0][0]
@@ -62,6 +67,10 @@ def test_a_segment_added_in_yaml_is_built_and_keeps_its_since(project):
     assert q(warehouse, "SELECT count(*) FROM marts.segment_memberships WHERE segment = 'frequent_visitors'") == [(expected,)]
     ceos = q(warehouse, "SELECT count(*) FROM marts.customer_360 WHERE seniority = 'c_level' AND email_marketing_consent")
     assert q(warehouse, "SELECT count(*) FROM marts.segment_memberships WHERE segment = 'subscribed_ceos'") == ceos
+    # any consent purpose: members are exactly the visitors whose ads consent holds
+    ads = q(warehouse, "SELECT customer_id FROM marts.customer_360 WHERE web_event_count > 0 AND ads_consent ORDER BY 1")
+    assert ads and q(warehouse, "SELECT customer_id FROM marts.segment_memberships"
+                                " WHERE segment = 'ad_ready_visitors' ORDER BY 1") == ads
     before = q(warehouse, "SELECT membership_id, since FROM marts.segment_memberships ORDER BY 1")
 
     second = build_segments(proj, warehouse)
@@ -75,7 +84,9 @@ def test_a_segment_added_in_yaml_is_built_and_keeps_its_since(project):
     ({"name": "bad_syntax", "description": "not SQL", "predicate": "lead_score >>> (",
       "consent_purpose": "none"}, "segment 'bad_syntax'"),
     ({"name": "needs_ads", "description": "no such consent", "predicate": "true",
-      "consent_purpose": "carrier_pigeons"}, "segment 'needs_ads'"),
+      "consent_purpose": "carrier_pigeons"},
+     "segment 'needs_ads' (models/marts/segments/segment_memberships.yml): unknown consent purpose 'carrier_pigeons'"
+     " (known: none, email_marketing, ads, analytics - var consent_purposes)"),
     ({"name": "unknown_fn", "description": "no such function", "predicate": "frobnicate(lead_score) > 1",
       "consent_purpose": "none"}, "unknown function frobnicate"),
     ({"name": "champions", "description": "declared twice", "predicate": "true",

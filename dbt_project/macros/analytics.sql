@@ -39,6 +39,32 @@
     end
 {%- endmacro %}
 
+{#- A deal's contract term in whole months from the CRM text, NULL when missing or unreadable
+    (not a whole number, or outside 1..var contract_term_max_months). -#}
+{% macro contract_term(text_expr) -%}
+    {%- set months = 'try_cast(trim(' ~ text_expr ~ ') as double)' -%}
+    case
+        when {{ months }} between 1 and {{ var('contract_term_max_months') }} and {{ months }} = floor({{ months }})
+            then cast({{ months }} as integer)
+    end
+{%- endmacro %}
+
+{#- Deals of int_deals_linked rolled up to `key` (customer_id, account_company_id): counts and
+    amounts of all, open and won deals, and the last win. One row per non-NULL key. -#}
+{% macro deal_rollup(key) -%}
+    select
+        {{ key }},
+        count(*) as deal_count,
+        count(*) filter (where not is_closed) as open_deal_count,
+        coalesce(sum(amount) filter (where not is_closed), 0) as open_deal_amount,
+        count(*) filter (where is_won) as won_deal_count,
+        coalesce(sum(amount) filter (where is_won), 0) as won_deal_amount,
+        max(closed_at) filter (where is_won) as last_won_at
+    from {{ ref('int_deals_linked') }}
+    where {{ key }} is not null
+    group by {{ key }}
+{%- endmacro %}
+
 {#- First day of the month of a timestamp or date. -#}
 {% macro month_start(expr) -%}
     cast(date_trunc('month', {{ expr }}) as date)
@@ -86,7 +112,7 @@
         from _floored
     )
     select
-        * exclude (exact_cents, floor_cents, leftover_cents, leftover_rank),
+        {{ star_except(['exact_cents', 'floor_cents', 'leftover_cents', 'leftover_rank']) }},
         floor_cents + case when leftover_rank <= leftover_cents then 1 else 0 end as credit_cents
     from _ranked
 {%- endmacro %}

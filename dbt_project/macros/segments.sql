@@ -1,8 +1,8 @@
 {#-
     Audience segments declared in config.meta.segments of segment_memberships.yml. Checked
     before the model builds, each failure a compilation error naming the segment:
-    required fields, lower_snake_case unique names, a known consent purpose (`none`, or a
-    <purpose>_consent column of the relation), a predicate DuckDB can parse whose columns and
+    required fields, lower_snake_case unique names, a known consent purpose (`none`, or one of
+    var consent_purposes, whose <purpose>_consent column the relation has), a predicate DuckDB can parse whose columns and
     functions exist. Returns the segments as a list of dicts.
 -#}
 {% macro validated_segments(segments, relation) -%}
@@ -15,8 +15,7 @@
         {{ exceptions.raise_compiler_error(source ~ ': config.meta.segments must be a list of segments') }}
     {%- endif -%}
     {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
-    {%- set purposes = [] -%}
-    {%- for c in columns if c.endswith('_consent') -%}{%- do purposes.append(c[:-8]) -%}{%- endfor -%}
+    {%- set purposes = var('consent_purposes') -%}
     {%- set seen = [] -%}
     {%- for seg in segments -%}
         {%- set label = (seg.get('name') if seg is mapping and seg.get('name') else '#' ~ loop.index) -%}
@@ -38,7 +37,10 @@
         {%- do seen.append(name) -%}
         {%- set purpose = seg['consent_purpose'] | string | trim -%}
         {%- if purpose != 'none' and purpose not in purposes -%}
-            {{ exceptions.raise_compiler_error("segment '" ~ name ~ "' (" ~ source ~ "): unknown consent purpose '" ~ purpose ~ "' (known: none, " ~ purposes | join(', ') ~ ")") }}
+            {{ exceptions.raise_compiler_error("segment '" ~ name ~ "' (" ~ source ~ "): unknown consent purpose '" ~ purpose ~ "' (known: none, " ~ purposes | join(', ') ~ " - var consent_purposes)") }}
+        {%- endif -%}
+        {%- if purpose != 'none' and (purpose ~ '_consent') not in columns -%}
+            {{ exceptions.raise_compiler_error("segment '" ~ name ~ "' (" ~ source ~ "): consent purpose '" ~ purpose ~ "' has no column " ~ purpose ~ "_consent on " ~ relation) }}
         {%- endif -%}
         {%- set predicate = seg['predicate'] | string | trim -%}
         {%- set problem = segment_predicate_problem(predicate, columns) -%}
@@ -50,8 +52,16 @@
     {{ return(checked) }}
 {%- endmacro %}
 
-{#- Why a predicate cannot run over `columns`, or '' - parsed by DuckDB without running it. -#}
+{#- Why a predicate cannot run over `columns`, or '' - parsed by DuckDB without running it.
+    Other engines skip this early check (default__): a bad predicate then fails the build of
+    segment_memberships itself, with the segment named in a comment of the SQL. -#}
 {% macro segment_predicate_problem(predicate, columns) -%}
+    {{ return(adapter.dispatch('segment_predicate_problem', 'customer_warehouse')(predicate, columns)) }}
+{%- endmacro %}
+{% macro default__segment_predicate_problem(predicate, columns) -%}
+    {{ return('') }}
+{%- endmacro %}
+{% macro duckdb__segment_predicate_problem(predicate, columns) -%}
     {%- set quoted = "'" ~ ('select 1 from t where (' ~ predicate ~ ')') | replace("'", "''") ~ "'" -%}
     {%- set sql -%}
         with parsed as (select json_serialize_sql({{ quoted }}) as ast),

@@ -6,7 +6,7 @@ writes, under `landing/` (paths and columns as in orchestration/sources.yml):
 
     crm/contacts/contacts.csv            HubSpot contact properties (~1.3 rows per person)
     crm/companies/companies.csv          HubSpot company properties (~0.2 per person)
-    crm/deals/deals.csv                  HubSpot deals (~0.3 per person)
+    crm/deals/deals.csv                  HubSpot deals (~0.3 per person; contract term 1/12/24/36 months)
     web/events/YYYY-MM-DD.jsonl          Segment track/page/identify events (~10 per person)
     marketing/email_members/members.csv  Mailchimp-like list members
     marketing/email_campaigns/campaigns.csv
@@ -57,7 +57,11 @@ CONTACT_COLUMNS = ["hs_object_id", "firstname", "lastname", "email", "phone", "m
 COMPANY_COLUMNS = ["hs_object_id", "name", "domain", "industry", "numberofemployees", "annualrevenue",
                    "city", "state", "country", "createdate", "lastmodifieddate"]
 DEAL_COLUMNS = ["hs_object_id", "dealname", "pipeline", "dealstage", "amount", "closedate", "createdate",
-                "lastmodifieddate", "associated_contact_id", "associated_company_id"]
+                "lastmodifieddate", "associated_contact_id", "associated_company_id", "contract_term_months"]
+# Contract term of a deal in months (custom HubSpot deal property) and how often each occurs,
+# in percent; "" (not filled in) and free text the warehouse cannot read mean the default
+# term (dbt var contract_term_months).
+DEAL_CONTRACT_TERMS = (("1", 8), ("12", 55), ("24", 20), ("36", 12), ("", 4), ("two years", 1))
 MEMBER_COLUMNS = ["member_id", "list_id", "email_address", "status", "first_name", "last_name", "phone",
                   "timestamp_opt", "last_changed"]
 CAMPAIGN_COLUMNS = ["campaign_id", "list_id", "name", "subject_line", "send_time", "utm_campaign"]
@@ -105,6 +109,15 @@ FIRST = tuple(_dedupe_by_slug(x) for x in V.FIRST_NAMES)
 LAST = tuple(_dedupe_by_slug(x) for x in V.LAST_NAMES)
 FIRST_SLUG = tuple(tuple(slug(n) for n in x) for x in FIRST)
 LAST_SLUG = tuple(tuple(slug(n) for n in x) for x in LAST)
+
+
+def _deal_contract_terms(deal_ids: np.ndarray, salt: int) -> list[str]:
+    """Contract term of each deal from a hash of its id: deterministic per seed, and drawing
+    nothing from the random streams, so adding it left every other generated value as it was."""
+    percent = _mix64(np.asarray(deal_ids, dtype=np.uint64) ^ np.uint64(salt ^ 0x7E12)) % np.uint64(100)
+    bounds = np.cumsum([w for _, w in DEAL_CONTRACT_TERMS])
+    terms = [t for t, _ in DEAL_CONTRACT_TERMS]
+    return [terms[i] for i in np.searchsorted(bounds, percent.astype(np.int64), side="right").tolist()]
 
 
 def _mix64(x: np.ndarray) -> np.ndarray:
@@ -972,8 +985,10 @@ class _Generator:
             D["createdate"] = list(fmt_ts(created))
             D["closedate"] = list(fmt_ts(np.array(d_close, dtype=np.int64)))
             D["lastmodifieddate"] = list(fmt_ts(np.array(d_modified, dtype=np.int64)))
-            cols = {k: [D[k][i] for i in order.tolist()] for k in DEAL_COLUMNS if k != "hs_object_id"}
+            cols = {k: [D[k][i] for i in order.tolist()] for k in DEAL_COLUMNS
+                    if k not in ("hs_object_id", "contract_term_months")}
             cols["hs_object_id"] = ids_sorted.tolist()
+            cols["contract_term_months"] = _deal_contract_terms(ids_sorted, self.salt)
             rel = FILES["crm_deals"]
             self.plant_malformed(rng, cols, nd, rel, self.f_deals.rows + 2, (
                 ("amount", "bad_number", ("12,500.00 EUR", "TBD")),

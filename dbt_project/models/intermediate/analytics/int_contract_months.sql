@@ -1,7 +1,8 @@
 {#-
-    The revenue model of the KPIs: every closed-won deal is a contract of var
-    contract_term_months months starting in its close month, bringing amount / term of MRR in
-    each of them. One row per contract and month it runs.
+    The revenue model of the KPIs: every closed-won deal is a contract of its own term
+    (deals.contract_term_months: the CRM's, else var contract_term_months) starting in its
+    close month, bringing amount / term of MRR in each of them. One row per contract and
+    month it runs.
 -#}
 
 with
@@ -20,8 +21,9 @@ months as (
         deals.customer_id,
         deals.account_id,
         deals.amount,
+        deals.contract_term_months,
         {{ month_start('deals.closed_at') }} as contract_start_month,
-        cast(unnest(generate_series(0, {{ var('contract_term_months') }} - 1)) as integer) as contract_month_index
+        {{ integer_series('0', 'deals.contract_term_months - 1') }} as contract_month_index
     from deals
 
 )
@@ -31,10 +33,11 @@ select
     customer_id,
     account_id,
     -- the paying unit: the account, else the person, else the deal itself
-    coalesce(account_id, customer_id, 'deal_' || cast(deal_id as varchar)) as paying_account_key,
-    coalesce(customer_id, 'deal_' || cast(deal_id as varchar)) as paying_customer_key,
+    coalesce(account_id, customer_id, 'deal_' || cast(deal_id as {{ dbt.type_string() }})) as paying_account_key,
+    coalesce(customer_id, 'deal_' || cast(deal_id as {{ dbt.type_string() }})) as paying_customer_key,
     contract_start_month,
+    contract_term_months,
     contract_month_index,
-    cast(contract_start_month + to_months(contract_month_index) as date) as revenue_month,
-    amount / {{ var('contract_term_months') }} as mrr
+    {{ add_months('contract_start_month', 'contract_month_index') }} as revenue_month,
+    amount / contract_term_months as mrr
 from months

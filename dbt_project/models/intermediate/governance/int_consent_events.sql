@@ -12,7 +12,7 @@
     before none before granted (the most restrictive).
 -#}
 
-{%- set purposes = var('consent_purposes', ['email_marketing', 'ads', 'analytics']) -%}
+{%- set purposes = var('consent_purposes') -%}
 
 with
 
@@ -90,7 +90,7 @@ crm_optout_signals as (
 
     select
         'crm_contacts' as source,
-        cast(contact_id as varchar) as source_record_id,
+        cast(contact_id as {{ dbt.type_string() }}) as source_record_id,
         'email_marketing' as purpose,
         'withdrawn' as consent_state,
         'consent' as lawful_basis,
@@ -108,15 +108,15 @@ web_signals as (
         'web_visitors' as source,
         visitor_id as source_record_id,
         '{{ purpose }}' as purpose,
-        case lower(json_extract_string(properties, '$.purposes.{{ purpose }}'))
+        case lower({{ json_text('properties', '$.purposes.' ~ purpose) }})
             when 'true' then 'granted'
             when 'false' then 'withdrawn'
         end as consent_state,
-        coalesce(nullif(trim(json_extract_string(properties, '$.lawful_basis')), ''), 'consent') as lawful_basis,
+        coalesce(nullif(trim({{ json_text('properties', '$.lawful_basis') }}), ''), 'consent') as lawful_basis,
         'web.consent_updated' as signal,
         occurred_at
     from web_events
-    where json_extract_string(properties, '$.purposes.{{ purpose }}') is not null
+    where {{ json_text('properties', '$.purposes.' ~ purpose) }} is not null
         and occurred_at is not null
     {% if not loop.last %}union all{% endif %}
     {% endfor %}

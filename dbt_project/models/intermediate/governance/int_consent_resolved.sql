@@ -7,7 +7,7 @@
     Every customer gets one row per purpose of var consent_purposes.
 -#}
 
-{%- set purposes = var('consent_purposes', ['email_marketing', 'ads', 'analytics']) -%}
+{%- set purposes = var('consent_purposes') -%}
 
 with
 
@@ -31,24 +31,22 @@ purposes as (
 
 latest_per_record as (
 
-    select *
-    from events
-    qualify row_number() over (
-        partition by customer_id, source, source_record_id, purpose
-        order by occurred_at desc, state_rank, signal
-    ) = 1
+    {{ deduplicate(
+        relation='events',
+        partition_by='customer_id, source, source_record_id, purpose',
+        order_by='occurred_at desc, state_rank, signal'
+    ) | indent(4) }}
 
 ),
 
 deciding as (
 
     {#- the record that decides: the most restrictive state, then the latest signal -#}
-    select *
-    from latest_per_record
-    qualify row_number() over (
-        partition by customer_id, purpose
-        order by state_rank, occurred_at desc, source, source_record_id
-    ) = 1
+    {{ deduplicate(
+        relation='latest_per_record',
+        partition_by='customer_id, purpose',
+        order_by='state_rank, occurred_at desc, source, source_record_id'
+    ) | indent(4) }}
 
 ),
 

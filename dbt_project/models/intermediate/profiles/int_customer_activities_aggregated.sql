@@ -33,7 +33,8 @@ members as (
 
 deals as (
 
-    select * from {{ ref('stg_crm__deals') }}
+    select * from {{ ref('int_deals_linked') }}
+    where customer_id is not null
 
 ),
 
@@ -74,26 +75,12 @@ activities as (
 
     union all
 
-    select
-        components.customer_id,
-        'deal_created',
-        deals.created_at
-    from deals
-    inner join components
-        on components.source = 'crm_contacts'
-        and components.source_record_id = cast(deals.contact_id as varchar)
+    select customer_id, 'deal_created', created_at from deals
 
     union all
 
-    select
-        components.customer_id,
-        'deal_won',
-        deals.closed_at
-    from deals
-    inner join components
-        on components.source = 'crm_contacts'
-        and components.source_record_id = cast(deals.contact_id as varchar)
-    where deals.is_won and deals.closed_at is not null
+    select customer_id, 'deal_won', closed_at from deals
+    where is_won and closed_at is not null
 
 )
 

@@ -42,7 +42,7 @@ ranked as (
     select
         customer_id,
         '{{ attribute }}' as attribute,
-        cast({{ attribute }} as varchar) as value,
+        cast({{ attribute }} as {{ dbt.type_string() }}) as value,
         source,
         record_key,
         row_number() over (

@@ -43,7 +43,7 @@ icp_max as (
         from fit_points
         where attribute in ('industry', 'company_size', 'country')
         group by attribute
-    )
+    ) as icp_attribute_max
 
 ),
 

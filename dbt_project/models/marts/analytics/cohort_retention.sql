@@ -1,7 +1,7 @@
 {#-
     Monthly retention matrix of paying customers by cohort = the month of their first
     closed-won deal. A customer is retained in a month while one of their contracts runs
-    (a won deal runs var contract_term_months from its close month; see int_contract_months).
+    (a won deal runs its own contract term from its close month; see int_contract_months).
     One row per cohort and month since the cohort's start (0 = the cohort month), up to the
     as-of month.
 -#}
@@ -59,7 +59,7 @@ grid as (
 
     select
         cohort_sizes.cohort_month,
-        cast(unnest(generate_series(0, {{ months_between('cohort_sizes.cohort_month', 'as_of.as_of_month') }})) as integer) as months_since_first_purchase
+        {{ integer_series('0', months_between('cohort_sizes.cohort_month', 'as_of.as_of_month')) }} as months_since_first_purchase
     from cohort_sizes
     cross join as_of
     where cohort_sizes.cohort_month <= as_of.as_of_month
@@ -81,10 +81,10 @@ activity as (
 )
 
 select
-    strftime(grid.cohort_month, '%Y-%m') || '+' || cast(grid.months_since_first_purchase as varchar) as cohort_cell_id,
+    {{ year_month_text('grid.cohort_month') }} || '+' || cast(grid.months_since_first_purchase as {{ dbt.type_string() }}) as cohort_cell_id,
     grid.cohort_month,
     grid.months_since_first_purchase,
-    cast(grid.cohort_month + to_months(grid.months_since_first_purchase) as date) as activity_month,
+    {{ add_months('grid.cohort_month', 'grid.months_since_first_purchase') }} as activity_month,
     cohort_sizes.cohort_size,
     coalesce(activity.retained_customers, 0) as retained_customers,
     round(coalesce(activity.retained_customers, 0) / cohort_sizes.cohort_size, 4) as retention_rate,

@@ -37,7 +37,7 @@ accounts as (
 )
 
 select
-    customers.* exclude (lifecycle_stage, lifecycle_stage_source),
+    {{ star_except(['lifecycle_stage', 'lifecycle_stage_source'], 'customers') }},
     customers.lifecycle_stage as crm_lifecycle_stage,
 
     -- lifecycle

@@ -10,7 +10,7 @@
       opportunity   first deal created or the CRM says opportunity or beyond
       customer      first closed-won deal or the CRM says customer / evangelist
       evangelist    the CRM says evangelist
-      churned       a customer whose last contract (a won deal runs var contract_term_months)
+      churned       a customer whose last contract (a won deal runs its contract term, deals.contract_term_months)
                     ended before the as-of date
     The CRM keeps only the current stage, not when it was set: a stage known only from the
     CRM dates from the contact's last modification (when the CRM last recorded it). The
@@ -57,7 +57,7 @@ contacts as (
     from {{ ref('stg_crm__contacts') }} as contacts
     inner join records
         on records.source = 'crm_contacts'
-        and records.source_record_id = cast(contacts.contact_id as varchar)
+        and records.source_record_id = cast(contacts.contact_id as {{ dbt.type_string() }})
 
 ),
 
@@ -146,8 +146,8 @@ evidence as (
         crm_evidence.evangelist_at,
         -- the first day after the last month a contract runs
         case
-            when cast(contracts.last_contract_month + interval 1 month as date) <= as_of.as_of_date
-                then cast(contracts.last_contract_month + interval 1 month as timestamp)
+            when {{ add_months('contracts.last_contract_month', 1) }} <= as_of.as_of_date
+                then cast({{ add_months('contracts.last_contract_month', 1) }} as timestamp)
         end as churned_at
     from customers
     cross join as_of

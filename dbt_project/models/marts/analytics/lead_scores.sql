@@ -125,8 +125,8 @@ activities as (
             customer_id,
             cast(cast(started_at as date) as timestamp) as visit_day,
             row_number() over (partition by customer_id order by cast(started_at as date)) as day_number
-        from (select distinct customer_id, cast(started_at as date) as started_at from {{ ref('web_sessions') }} where customer_id is not null)
-    )
+        from (select distinct customer_id, cast(started_at as date) as started_at from {{ ref('web_sessions') }} where customer_id is not null) as visit_days
+    ) as numbered_visit_days
     where day_number > 1
 
     union all

@@ -1,7 +1,7 @@
 {#-
     Revenue KPIs per calendar month, from the first month with a deal or revenue to the
-    as-of month. Revenue model: a closed-won deal is a contract of var contract_term_months
-    months from its close month worth amount / term of MRR each month (int_contract_months).
+    as-of month. Revenue model: a closed-won deal is a contract of its own term
+    (deals.contract_term_months) from its close month worth amount / term of MRR each month (int_contract_months).
       mrr / arr          MRR of the contracts running in the month; ARR = 12 * MRR
       arpu / arpa        MRR per paying customer / per paying account
       new / expansion / contraction / churned mrr   movements against the previous month
@@ -49,9 +49,12 @@ bounds as (
 
 months as (
 
-    select cast(unnest(generate_series(first_month, as_of_month, interval 1 month)) as date) as month
-    from bounds
-    where first_month is not null
+    select {{ add_months('first_month', 'month_index') }} as month
+    from (
+        select first_month, {{ integer_series('0', months_between('first_month', 'as_of_month')) }} as month_index
+        from bounds
+        where first_month is not null
+    ) as month_indexes
 
 ),
 
@@ -67,26 +70,26 @@ customer_months as (
 movements as (
 
     select
-        coalesce(cur.month, cast(prev.month + interval 1 month as date)) as month,
+        coalesce(cur.month, {{ add_months('prev.month', 1) }}) as month,
         coalesce(cur.mrr, 0) as mrr,
         coalesce(prev.mrr, 0) as previous_mrr
     from customer_months as cur
     full outer join customer_months as prev
         on cur.paying_customer_key = prev.paying_customer_key
-        and cur.month = cast(prev.month + interval 1 month as date)
+        and cur.month = {{ add_months('prev.month', 1) }}
 
 ),
 
 movements_12m as (
 
     select
-        prev.month + to_months(12) as month,
+        {{ add_months('prev.month', 12) }} as month,
         coalesce(cur.mrr, 0) as mrr,
         prev.mrr as previous_mrr
     from customer_months as prev
     left join customer_months as cur
         on cur.paying_customer_key = prev.paying_customer_key
-        and cur.month = cast(prev.month + interval 12 month as date)
+        and cur.month = {{ add_months('prev.month', 12) }}
 
 ),
 
@@ -109,7 +112,7 @@ mrr_by_month as (
 nrr_12m as (
 
     select
-        cast(month as date) as month,
+        month,
         sum(mrr) / nullif(sum(previous_mrr), 0) as nrr_12m
     from movements_12m
     group by 1

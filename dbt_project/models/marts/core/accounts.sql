@@ -37,18 +37,6 @@ account_links as (
 
 ),
 
-components as (
-
-    select * from {{ ref('int_identity_components') }}
-
-),
-
-deals as (
-
-    select * from {{ ref('stg_crm__deals') }}
-
-),
-
 free_email_domains as (
 
     select * from {{ ref('free_email_domains') }}
@@ -67,26 +55,10 @@ people_by_account as (
 
 ),
 
-{#- A deal counts for its own company; a deal without one counts for its contact's account. -#}
+{#- A deal counts for its own company's account, else its contact's account (int_deals_linked). -#}
 deals_by_account as (
 
-    select
-        coalesce(deal_accounts.anchor_company_id, account_links.company_id) as company_id,
-        count(*) filter (where not deals.is_closed) as open_deal_count,
-        coalesce(sum(deals.amount) filter (where not deals.is_closed), 0) as open_deal_amount,
-        count(*) filter (where deals.is_won) as won_deal_count,
-        coalesce(sum(deals.amount) filter (where deals.is_won), 0) as won_deal_amount,
-        max(deals.closed_at) filter (where deals.is_won) as last_won_at
-    from deals
-    left join account_clusters as deal_accounts
-        on deals.company_id = deal_accounts.company_id
-    left join components
-        on components.source = 'crm_contacts'
-        and components.source_record_id = cast(deals.contact_id as varchar)
-    left join account_links
-        on components.customer_id = account_links.customer_id
-    where coalesce(deal_accounts.anchor_company_id, account_links.company_id) is not null
-    group by coalesce(deal_accounts.anchor_company_id, account_links.company_id)
+    {{ deal_rollup('account_company_id') | indent(4) }}
 
 )
 
@@ -117,4 +89,4 @@ left join records_by_account
 left join people_by_account
     on companies.company_id = people_by_account.company_id
 left join deals_by_account
-    on companies.company_id = deals_by_account.company_id
+    on companies.company_id = deals_by_account.account_company_id

@@ -36,12 +36,6 @@ components as (
 
 ),
 
-deals as (
-
-    select * from {{ ref('stg_crm__deals') }}
-
-),
-
 records_by_customer as (
 
     select
@@ -72,18 +66,7 @@ activities_by_customer as (
 
 deals_by_customer as (
 
-    select
-        components.customer_id,
-        count(*) as deal_count,
-        count(*) filter (where not deals.is_closed) as open_deal_count,
-        count(*) filter (where deals.is_won) as won_deal_count,
-        coalesce(sum(deals.amount) filter (where deals.is_won), 0) as won_revenue,
-        max(deals.closed_at) filter (where deals.is_won) as last_won_at
-    from deals
-    inner join components
-        on components.source = 'crm_contacts'
-        and components.source_record_id = cast(deals.contact_id as varchar)
-    group by components.customer_id
+    {{ deal_rollup('customer_id') | indent(4) }}
 
 )
 
@@ -112,8 +95,13 @@ select
     attributes.lifecycle_stage,
     attributes.lifecycle_stage_source,
 
-    -- consent
-    consent.email_marketing_consent,
+    -- consent, one set of columns per purpose of var consent_purposes (the consent ledger)
+    {% for purpose in var('consent_purposes') -%}
+    consent.{{ purpose }}_consent,
+    consent.{{ purpose }}_consent_status,
+    consent.{{ purpose }}_consent_since,
+    consent.{{ purpose }}_consent_source,
+    {% endfor %}
 
     -- unification
     attributes.source_record_count,
@@ -131,7 +119,7 @@ select
     coalesce(deals_by_customer.deal_count, 0) as deal_count,
     coalesce(deals_by_customer.open_deal_count, 0) as open_deal_count,
     coalesce(deals_by_customer.won_deal_count, 0) as won_deal_count,
-    coalesce(deals_by_customer.won_revenue, 0) as won_revenue,
+    coalesce(deals_by_customer.won_deal_amount, 0) as won_revenue,
     deals_by_customer.last_won_at
 
 from attributes

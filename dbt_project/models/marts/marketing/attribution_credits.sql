@@ -53,14 +53,14 @@ journeys as (
         touches.campaign,
         touches.campaign_name,
         touches.platform,
-        date_diff('second', touches.touched_at, won_deals.closed_at) / 86400.0 as days_before_close,
+        {{ dbt.datediff('touches.touched_at', 'won_deals.closed_at', 'second') }} / 86400.0 as days_before_close,
         row_number() over (partition by won_deals.deal_id order by touches.touched_at, touches.touch_id) as touch_position,
         count(*) over (partition by won_deals.deal_id) as touch_count
     from won_deals
     inner join touches
         on won_deals.customer_id = touches.customer_id
         and touches.touched_at <= won_deals.closed_at
-        and touches.touched_at >= won_deals.closed_at - interval ({{ var('attribution_lookback_days') }}) day
+        and touches.touched_at >= {{ dbt.dateadd('day', -var('attribution_lookback_days'), 'won_deals.closed_at') }}
 
 ),
 
@@ -100,7 +100,7 @@ allocated as (
 )
 
 select
-    cast(deal_id as varchar) || '|' || attribution_model || '|' || touch_id as credit_id,
+    cast(deal_id as {{ dbt.type_string() }}) || '|' || attribution_model || '|' || touch_id as credit_id,
     deal_id,
     attribution_model,
     touch_id,

@@ -22,8 +22,8 @@ ad_spend as (
 
     select
         utm_campaign as campaign,
-        arg_min(campaign_name, campaign_id) as campaign_name,
-        arg_min(platform, campaign_id) as platform,
+        {{ value_at_min('campaign_name', 'campaign_id') }} as campaign_name,
+        {{ value_at_min('platform', 'campaign_id') }} as platform,
         sum(spend) as ad_spend,
         sum(impressions) as impressions,
         sum(clicks) as clicks,
@@ -39,9 +39,9 @@ touches_by_campaign as (
 
     select
         campaign,
-        arg_min(campaign_name, touched_at) as campaign_name,
-        arg_min(platform, touched_at) as platform,
-        mode(channel) as channel,
+        {{ value_at_min('campaign_name', 'touched_at') }} as campaign_name,
+        {{ value_at_min('platform', 'touched_at') }} as platform,
+        {{ most_frequent('channel') }} as channel,
         count(*) as touch_count,
         count(distinct customer_id) as people_touched
     from touches

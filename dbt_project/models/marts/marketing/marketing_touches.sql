@@ -45,8 +45,8 @@ ad_campaigns as (
     select
         utm_campaign,
         min(campaign_id) as campaign_id,
-        arg_min(campaign_name, campaign_id) as campaign_name,
-        arg_min(platform, campaign_id) as platform
+        {{ value_at_min('campaign_name', 'campaign_id') }} as campaign_name,
+        {{ value_at_min('platform', 'campaign_id') }} as platform
     from {{ ref('stg_marketing__ad_spend') }}
     where utm_campaign is not null
     group by utm_campaign
@@ -58,7 +58,7 @@ email_campaign_tags as (
     select
         utm_campaign,
         min(campaign_id) as campaign_id,
-        arg_min(campaign_name, campaign_id) as campaign_name
+        {{ value_at_min('campaign_name', 'campaign_id') }} as campaign_name
     from email_campaigns
     where utm_campaign is not null
     group by utm_campaign
@@ -80,7 +80,7 @@ email_touches as (
         'newsletter' as utm_source,
         'email' as utm_medium,
         email_events.member_id,
-        cast(null as varchar) as session_id,
+        cast(null as {{ dbt.type_string() }}) as session_id,
         email_events.url as landing_page
     from email_events
     inner join members
@@ -104,7 +104,7 @@ session_touches as (
         case when sessions.channel = 'email' then 'email_platform' else coalesce(ad_campaigns.platform, sessions.utm_source) end as platform,
         sessions.utm_source,
         sessions.utm_medium,
-        cast(null as varchar) as member_id,
+        cast(null as {{ dbt.type_string() }}) as member_id,
         sessions.session_id,
         sessions.landing_page_path as landing_page
     from sessions

@@ -8,30 +8,7 @@ with
 
 deals as (
 
-    select * from {{ ref('stg_crm__deals') }}
-
-),
-
-contacts as (
-
-    select
-        cast(source_record_id as bigint) as contact_id,
-        customer_id
-    from {{ ref('customer_source_records') }}
-    where source = 'crm_contacts'
-
-),
-
-customers as (
-
-    select customer_id, account_id from {{ ref('customers') }}
-
-),
-
-accounts as (
-
-    -- every CRM company record (duplicates included) maps to its unified account
-    select account_id, crm_company_id from {{ ref('account_source_records') }}
+    select * from {{ ref('int_deals_linked') }}
 
 )
 
@@ -58,9 +35,12 @@ select
     deals.is_won,
     deals.is_closed and not deals.is_won as is_lost,
     deals.amount,
-    contacts.customer_id,
+    deals.contract_term_months,
+    deals.is_default_contract_term,
+    case when deals.is_won then deals.amount / deals.contract_term_months end as mrr,
+    deals.customer_id,
     deals.contact_id as crm_contact_id,
-    coalesce(accounts.account_id, customers.account_id) as account_id,
+    deals.account_id,
     deals.company_id as crm_company_id,
     deals.created_at,
     case when deals.is_closed then deals.closed_at end as closed_at,
@@ -70,9 +50,3 @@ select
     case when deals.is_closed then {{ days_between('deals.created_at', 'deals.closed_at') }} end as cycle_days,
     deals.updated_at
 from deals
-left join contacts
-    on deals.contact_id = contacts.contact_id
-left join customers
-    on contacts.customer_id = customers.customer_id
-left join accounts
-    on deals.company_id = accounts.crm_company_id

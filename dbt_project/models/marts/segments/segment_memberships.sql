@@ -1,7 +1,8 @@
 {#-
     Audience segment memberships from the segments declared in segment_memberships.yml
     (config.meta.segments): a person is a member while the segment's predicate over
-    customer_360 holds and, unless the purpose is 'none', their <purpose>_consent is true.
+    customer_360 holds and, unless the purpose is 'none', their <purpose>_consent (from the
+    consent ledger, for any purpose of var consent_purposes) is true.
     `since` is when they entered: kept from the previous build while they stay in; on entering,
     the analytics as-of moment of the data (int_analytics_as_of: the latest activity), so
     rebuilding the same data gives the same table. Declarations are validated first (macro validated_segments): a bad
@@ -42,9 +43,9 @@ current_members as (
     {% endif -%}
     {%- else -%}
     select
-        cast(null as varchar) as customer_id,
-        cast(null as varchar) as segment,
-        cast(null as varchar) as consent_purpose
+        cast(null as {{ dbt.type_string() }}) as customer_id,
+        cast(null as {{ dbt.type_string() }}) as segment,
+        cast(null as {{ dbt.type_string() }}) as consent_purpose
     where false
     {%- endfor %}
 

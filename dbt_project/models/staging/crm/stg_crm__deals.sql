@@ -21,6 +21,8 @@ renamed as (
         lower(trim(dealstage)) in ('closedwon', 'closedlost') as is_closed,
         lower(trim(dealstage)) = 'closedwon' as is_won,
         {{ to_amount('amount') }} as amount,
+        coalesce({{ contract_term('contract_term_months') }}, {{ var('contract_term_months') }}) as contract_term_months,
+        {{ contract_term('contract_term_months') }} is null as is_default_contract_term,
 
         -- timestamps
         {{ to_utc_timestamp('closedate') }} as closed_at,
