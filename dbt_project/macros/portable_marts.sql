@@ -39,6 +39,17 @@
     arg_min({{ value }}, {{ ordering }})
 {%- endmacro %}
 
+{#- Aggregate: `value` of the row with the largest `ordering` in the group. -#}
+{% macro value_at_max(value, ordering) -%}
+    {{ return(adapter.dispatch('value_at_max', 'customer_warehouse')(value, ordering)) }}
+{%- endmacro %}
+{% macro default__value_at_max(value, ordering) -%}
+    max_by({{ value }}, {{ ordering }})
+{%- endmacro %}
+{% macro duckdb__value_at_max(value, ordering) -%}
+    arg_max({{ value }}, {{ ordering }})
+{%- endmacro %}
+
 {#- Aggregate: the most frequent value of the group. -#}
 {% macro most_frequent(expr) -%}
     {{ return(adapter.dispatch('most_frequent', 'customer_warehouse')(expr)) }}

@@ -63,7 +63,7 @@ numbered as (
 
 select
     numbered.message_id,
-    md5(numbered.visitor_id || '|' || cast(numbered.visitor_session_number as varchar)) as session_id,
+    md5(numbered.visitor_id || '|' || cast(numbered.visitor_session_number as {{ dbt.type_string() }})) as session_id,
     numbered.visitor_id,
     numbered.visitor_session_number,
     visitors.customer_id,

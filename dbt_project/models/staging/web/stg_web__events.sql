@@ -67,7 +67,7 @@ renamed as (
             when 'page' then coalesce(msg.name, msg.context.page.title)
             when 'screen' then msg.name
         end as event_name,
-        cast(msg.properties as varchar) as properties,
+        cast(msg.properties as {{ dbt.type_string() }}) as properties,
 
         -- page
         msg.context.page.path as page_path,
