@@ -14,7 +14,7 @@ from orchestration.identity import registry
 from orchestration.identity.accuracy import pairwise
 from orchestration.identity.explain import _email_key
 from orchestration.identity.graph import derive_customer_id
-from orchestration.identity.phones import to_e164
+from orchestration.identity.phones import register_udfs, to_e164
 
 REPO = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location(
@@ -49,6 +49,20 @@ def test_national_number_needs_its_region():
     # "0151 ..." is German; read as a US number it is not valid
     assert to_e164("0151 23456789", "US") is None
     assert to_e164("0151 23456789", "DE") == "+4915123456789"
+
+
+def test_phone_e164_udf_is_to_e164_in_sql():
+    # what dbt's staging models call (registered by the dbt-duckdb plugin of profiles.yml)
+    cases = [("(415) 555-2671", "US"), ("0151/23456789", "DE"), ("0151/23456789", "US"), ("n/a", "US"),
+             (None, "US"), ("+49 (0)151 23456789", None), ("", "FR")]
+    rows = cases * 3000  # more than one 2,048-row vector, each value repeated
+    with duckdb.connect() as con:
+        register_udfs(con)
+        con.execute("CREATE TABLE phones (i INTEGER, raw VARCHAR, region VARCHAR)")
+        con.executemany("INSERT INTO phones VALUES (?, ?, ?)", [(i, *r) for i, r in enumerate(rows)])
+        got = con.execute("SELECT phone_e164(raw, region) FROM phones ORDER BY i").fetchall()
+        assert con.cursor().execute("SELECT phone_e164('(415) 555-2671', 'US')").fetchall() == [("+14155552671",)]
+    assert [g for (g,) in got] == [to_e164(raw, region) for raw, region in rows]
 
 
 def test_email_match_key_folds_gmail_only():
@@ -143,3 +157,4 @@ def test_empty_inputs_give_empty_outputs(tmp_path):
         out, merges = registry.assign(con, _records({}))
         assert out.empty and merges.empty
         assert con.execute("select records, customers from identity_registry.runs").fetchall() == [(0, 0)]
+
