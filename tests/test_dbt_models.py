@@ -130,6 +130,14 @@ def test_build_passes_on_empty_raw_tables(tmp_path):
     assert _query(warehouse, "SELECT count(*) FROM marts.customers") == [(0,)]
 
 
+def test_every_view_reads_without_dbts_python_functions(built_warehouse):
+    # phone_e164() exists only on dbt's connections: a view calling it would break the duckdb CLI
+    views = _query(built_warehouse, "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal")
+    assert views
+    for schema, view in views:
+        _query(built_warehouse, f'SELECT * FROM "{schema}"."{view}" LIMIT 1')
+
+
 def test_models_land_in_their_layer_schemas(built_warehouse):
     schemas = {r[0] for r in _query(built_warehouse, "SELECT DISTINCT table_schema FROM information_schema.tables")}
     assert {"raw", "staging", "intermediate", "marts"} <= schemas

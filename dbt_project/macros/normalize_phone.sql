@@ -38,7 +38,36 @@
 {%- endmacro %}
 
 {#-
-    Phone text to E.164 ('+4915123456789'), or NULL when it is not a plausible number.
+    Phone text to E.164 ('+4915123456789'), or NULL when it is not a valid number. A number
+    without an international prefix ("+" or "00") is read as a number of `country_iso2` (an
+    ISO2 expression; NULL, or no argument, falls back to var default_phone_country).
+
+    On DuckDB this is libphonenumber: the function phone_e164(raw, region) that the dbt-duckdb
+    plugin of profiles.yml registers on every dbt connection (orchestration/identity/phones.py),
+    the same normalization Python code uses. The function exists only inside dbt's process, so a
+    view calling it could not be read by an analyst's duckdb CLI: models calling this macro must
+    be tables (the macro refuses views).
+-#}
+{% macro normalize_phone_e164(phone, country_iso2=none) -%}
+    {{ return(adapter.dispatch('normalize_phone_e164', 'customer_warehouse')(phone, country_iso2)) }}
+{%- endmacro %}
+
+{% macro duckdb__normalize_phone_e164(phone, country_iso2) -%}
+    {%- if execute and config.get('materialized') == 'view' -%}
+        {{ exceptions.raise_compiler_error(model.name ~ " is a view calling phone_e164(), which only dbt's connections know: materialize it as a table") }}
+    {%- endif -%}
+    phone_e164({{ phone }}, {{ phone_region(country_iso2) }})
+{%- endmacro %}
+
+{#- Region national numbers are read in: the record's ISO2 country, else var default_phone_country. -#}
+{% macro phone_region(country_iso2=none) -%}
+    {%- set default_country = "'" ~ var('default_phone_country', 'US') ~ "'" -%}
+    {{ 'coalesce(' ~ country_iso2 ~ ', ' ~ default_country ~ ')' if country_iso2 is not none else default_country }}
+{%- endmacro %}
+
+{#-
+    Portable fallback for engines without the Python function (e.g. Spark until it registers
+    a UDF of its own): plain SQL that approximates libphonenumber for the countries below.
 
       1. drop extensions ("x12", "ext. 12") and a "(0)" trunk written after the country code
       2. "+..." or "00..." is already international
@@ -49,9 +78,8 @@
       4. plausibility: 8-15 digits after "+", no leading 0; +1 needs a valid NANP area code and
          exchange, +44 10 digits, +33 9 digits, +49 6-13 digits.
 -#}
-{% macro normalize_phone_e164(phone, country_iso2=none) -%}
-    {%- set default_country = "'" ~ var('default_phone_country', 'US') ~ "'" -%}
-    {%- set country = 'coalesce(' ~ country_iso2 ~ ', ' ~ default_country ~ ')' if country_iso2 is not none else default_country -%}
+{% macro default__normalize_phone_e164(phone, country_iso2) -%}
+    {%- set country = phone_region(country_iso2) -%}
     {%- set cleaned = regexp_replace_all(regexp_replace_all('trim(' ~ phone ~ ')', '\\s*(ext\\.?|extension|x|#)\\s*[0-9]+\\s*$', '', 'i'), '\\(0\\)', '') -%}
     {%- set candidate -%}
         case

@@ -9,14 +9,19 @@ The model, for a pair of records that share no usable identifier:
 
   blocking    candidate pairs only come from records sharing a blocking key (name + company,
               name + postcode, name + date of birth, swapped names, a refused phone...); keys
-              on more than `max_block_size` records are skipped, so cost stays linear.
+              on more than `max_block_size` records are skipped, so cost stays linear. Shared
+              devices are left out: the guardrail that keeps their identifiers out of the graph
+              would be undone by matching them to one of their users on name and phone.
   comparisons first name, last name (Jaro-Winkler levels; nicknames already folded; a
               swapped first/last compared crosswise), company, address, date of birth, phone.
   training    m-probabilities from pairs inside deterministic components (records the
               identifier graph already joined: same person, labelled by the data itself),
               u-probabilities from random pairs of records in different components; the prior
-              is the share of blocked pairs that the identifier graph already joined. Levels
-              seen rarely are smoothed; a NULL on either side weighs 0.
+              is the share of all record pairs the identifier graph joined (the chance that
+              two random records are one person, as u assumes). Not the share of blocked
+              pairs: those already carry the evidence of their blocking key, which the
+              comparisons count again, so namesakes of one postcode scored as certain matches.
+              Levels seen rarely are smoothed; a NULL on either side weighs 0.
   decision    match_probability >= var identity_match_threshold makes a record-record edge,
               unless a name clearly differs (VETO_LEVELS: families and colleagues share
               everything but a name).
@@ -79,10 +84,24 @@ BLOCKING_RULES: dict[str, str] = {
     "phone": "phone_key",
 }
 
+# Guardrail verdict (int_identity_record_identifiers.suppression_reason prefix) of a web device
+# several people identified on: it is no one's, so it is not matched to any of them either.
+SHARED_DEVICE_REASON = "shared_device"
+
 # Levels that veto a match whatever the other evidence: two records whose first or last names
 # clearly differ are two people (a family shares phone, address and last name; colleagues share
 # company and address). Swapped first/last names are compared crosswise before this applies.
 VETO_LEVELS = {"first_name": {"different"}, "last_name": {"different"}}
+
+
+def matchable_records_sql(records: str, record_identifiers: str) -> str:
+    """The records (relation of int_identity_records) that may be matched: all but shared
+    devices (per the guardrail verdicts in `record_identifiers`)."""
+    return f"""
+        select * from {records}
+        where record_key not in (
+            select record_key from {record_identifiers}
+            where suppression_reason like '{SHARED_DEVICE_REASON}%')"""
 
 
 def prepare_records(con, records_sql: str, labels: pd.DataFrame) -> None:
@@ -207,13 +226,12 @@ def train(con, sample_pairs: int, seed: float = 0.42) -> tuple[dict, float]:
             m_p = (m_counts.get(level, 0) + 0.5) / (m_total + 0.5 * k)
             u_p = (u_counts.get(level, 0) + 0.5) / (u_total + 0.5 * k)
             weights[name][level] = {"m": m_p, "u": u_p, "weight": math.log2(m_p / u_p)}
-    total, joined = con.execute("""
-        select count(*), count(*) filter (where l.component = r.component)
-        from match_candidates as c
-        inner join match_records as l on c.l_key = l.record_key
-        inner join match_records as r on c.r_key = r.record_key
+    records, joined = con.execute("""
+        select coalesce(sum(n), 0), coalesce(sum(n * (n - 1) / 2), 0)
+        from (select count(*) as n from match_records group by component)
     """).fetchone()
-    prior = min(max((joined + 1) / (total + 2), 1e-6), 0.5)
+    all_pairs = records * (records - 1) / 2
+    prior = min(max((joined + 1) / (all_pairs + 2), 1e-12), 0.5)
     return weights, prior
 
 
