@@ -1152,6 +1152,19 @@ class _Generator:
                 conv_tab[k_] = [lst[i % len(lst)] for i in range(width)]
             track_of[m] = conv_tab[forms[dev_of[m]], rng.integers(0, width, int(m.sum()))]
         track_of[trial] = trial_idx
+        # the cookie banner: a visitor's first tracked event (outside the conversion flow) is their
+        # consent choice, for most visitors (own random stream: the rest of the data is unchanged)
+        consent_idx = len(track_names)
+        for _share, props in V.CONSENT_CHOICES:
+            track_names.append(V.CONSENT_UPDATED)
+            track_bodies.append(props)
+        crng = self.rng(27, ci)
+        cand = np.flatnonzero((typ == 1) & ~(identifying & (rel == -1)) & ~trial)
+        _, first = np.unique(dev_of[cand], return_index=True)
+        chosen = cand[first][crng.random(len(first)) < V.CONSENT_ANSWER_RATE]
+        shares = np.cumsum([share for share, _ in V.CONSENT_CHOICES])
+        track_of[chosen] = consent_idx + np.searchsorted(shares, crng.random(len(chosen)) * shares[-1])
+        self.bump("web_consent_events", len(chosen))
         heads = np.array([f'"type":"track","event":"{e}"' for e in track_names], dtype=object)
         tbodies = np.array(['"properties":' + b for b in track_bodies], dtype=object)
         head = np.empty(E, dtype=object)

@@ -304,6 +304,15 @@ TRACKS = (
     ("Newsletter Viewed", ('{"issue":"latest"}',)),
 )
 TRIAL_STARTED = ("Trial Started", '{"plan":"growth","trial_days":14}')
+# The cookie banner: a visitor's choice per purpose (Segment "Consent Updated"), with its share of
+# the visitors who answered. The consent ledger reads properties.purposes.<purpose>.
+CONSENT_UPDATED = "Consent Updated"
+CONSENT_CHOICES = (
+    (0.60, '{"purposes":{"ads":true,"analytics":true},"lawful_basis":"consent","banner":"v3"}'),
+    (0.25, '{"purposes":{"ads":false,"analytics":true},"lawful_basis":"consent","banner":"v3"}'),
+    (0.15, '{"purposes":{"ads":false,"analytics":false},"lawful_basis":"consent","banner":"v3"}'),
+)
+CONSENT_ANSWER_RATE = 0.7  # visitors who answer the banner (on their first tracked event)
 
 EXTERNAL_REFERRERS = (("", 0.40), ("https://www.google.com/", 0.35), ("https://www.bing.com/", 0.05),
                       ("https://duckduckgo.com/", 0.04), ("https://www.linkedin.com/", 0.07),
