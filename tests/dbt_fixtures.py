@@ -1,8 +1,9 @@
 """Run the dbt project on hand-made raw rows: the helpers the dbt model tests share.
 
-Raw tables are written in the shape the extract step produces (every contract column as
-VARCHAR, then the lineage _file, _line, _load_id, _loaded_at), so these tests depend on neither
-the loader nor the demo generator.
+Raw tables are created by the loader's own `ensure_raw_table` (every contract column as
+VARCHAR, the lineage _file, _line, _load_id, _loaded_at, and _delivery_day for daily-partitioned
+sources) and filled with the rows given, so these tests depend on neither the loader's parsing
+nor the demo generator.
 """
 
 from __future__ import annotations
@@ -15,27 +16,31 @@ import sys
 from pathlib import Path
 
 import duckdb
-import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 DBT_PROJECT = REPO / "dbt_project"
-SOURCES = yaml.safe_load((REPO / "orchestration" / "sources.yml").read_text())["sources"]
 
 
 def write_raw(warehouse: Path, raw: dict[str, list[dict]], loaded_at: str = "2024-04-01 00:00:00") -> None:
     """One raw.<source> table per contract in sources.yml, holding the rows of `raw[source]`
     (missing keys and empty strings load as NULL, as the loader does)."""
+    from orchestration.extract.contracts import contracts
+    from orchestration.extract.loader import DAY_COLUMN, ensure_raw_table, ensure_schemas, raw_columns
+
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("CREATE SCHEMA raw")
-        for name, spec in SOURCES.items():
-            columns = spec.get("columns") or ["payload"]
-            cols = ", ".join(f'"{c}" VARCHAR' for c in columns)
-            con.execute(f"CREATE TABLE raw.{name} ({cols}, _file VARCHAR, _line BIGINT, _load_id VARCHAR, _loaded_at TIMESTAMP)")
+        ensure_schemas(con)
+        for name, contract in contracts().items():
+            ensure_raw_table(con, contract)
+            columns = list(raw_columns(contract))
+            lineage = ["_file", "_line", "_load_id", "_loaded_at"] + ([DAY_COLUMN] if contract.partitioned else [])
+            names = ", ".join(f'"{c}"' for c in columns + lineage)
+            day = ", CAST(? AS DATE)" if contract.partitioned else ""
             for line, row in enumerate(raw.get(name, []), start=2):
                 values = [row.get(c) or None for c in columns]
                 con.execute(
-                    f"INSERT INTO raw.{name} VALUES ({', '.join('?' for _ in columns)}, ?, ?, 'load1', CAST(? AS TIMESTAMP))",
-                    [*values, f"{name}/test.csv", line, loaded_at],
+                    f"INSERT INTO raw.{name} ({names}) VALUES ({', '.join('?' for _ in columns)}, ?, ?, 'load1', "
+                    f"CAST(? AS TIMESTAMP){day})",
+                    [*values, f"{name}/test.csv", line, loaded_at] + ([loaded_at[:10]] if contract.partitioned else []),
                 )
 
 

@@ -23,7 +23,7 @@ from conftest import use_home
 REPO = Path(__file__).resolve().parent.parent
 HARD_PEOPLE = 500
 HARD_SEED = 5
-IDENTITY_MODELS = ["int_identity_phones_normalized", "int_identity_records", "int_identity_record_identifiers",
+IDENTITY_MODELS = ["int_identity_records", "int_identity_record_identifiers",
                    "int_identity_edges", "int_identity_match_pairs", "int_identity_components", "customer_merges"]
 
 

@@ -14,14 +14,11 @@
           columns:                     # identity column: model column (missing ones are NULL)
             email: ...                 # normalized email (normalize_email)
             email_match_key: ...       # identifier (email_match_key)
-            phone_raw: ...             # phone as typed: libphonenumber when
-                                       #   int_identity_phones_normalized knows it...
-            phone_e164: ...            # ...else this SQL-normalized one (normalize_phone_e164)
+            phone_e164: ...            # E.164 as staging normalized it (normalize_phone_e164)...
+            phone_raw: ...             # ...or the phone as typed, normalized here the same way
             first_name, last_name, job_title, company_name, city, country: ...
 -#}
 {%- set profile_attributes = ['first_name', 'last_name', 'email', 'phone', 'job_title', 'company_name', 'crm_company_id', 'city', 'country', 'lifecycle_stage'] -%}
-
-{%- set default_region = "'" ~ var('default_phone_country', 'US') ~ "'" %}
 
 {%- set declared_columns = ['email', 'email_match_key', 'phone_raw', 'phone_e164', 'first_name', 'last_name', 'job_title', 'company_name', 'city', 'country'] -%}
 {%- set declared_sources = var('identity_sources', {}) or {} -%}
@@ -45,52 +42,34 @@ nicknames as (
 
 ),
 
-{#- Phones: E.164 from libphonenumber (int_identity_phones_normalized), joined on the typed text and the region it was read in. -#}
-phones as (
-
-    select * from {{ ref('int_identity_phones_normalized') }}
-
-),
-
+{#- Phones: staging normalized them with libphonenumber (macro normalize_phone_e164). -#}
 crm_contacts as (
 
     select
-        contacts.*,
-        phone.phone_e164 as phone_lib_e164,
-        mobile.phone_e164 as mobile_phone_lib_e164
-    from {{ ref('stg_crm__contacts') }} as contacts
-    left join phones as phone
-        on contacts.phone_raw = phone.phone_raw
-        and coalesce(contacts.country, {{ default_region }}) = phone.region
-    left join phones as mobile
-        on contacts.mobile_phone_raw = mobile.phone_raw
-        and coalesce(contacts.country, {{ default_region }}) = mobile.region
+        *,
+        phone_e164 as phone_lib_e164,
+        mobile_phone_e164 as mobile_phone_lib_e164
+    from {{ ref('stg_crm__contacts') }}
 
 ),
 
 email_members as (
 
     select
-        members.*,
-        phones.phone_e164 as phone_lib_e164
-    from {{ ref('stg_marketing__email_members') }} as members
-    left join phones
-        on members.phone_raw = phones.phone_raw
-        and phones.region = {{ default_region }}
+        *,
+        phone_e164 as phone_lib_e164
+    from {{ ref('stg_marketing__email_members') }}
 
 ),
 
 web_events as (
 
     select
-        events.*,
-        phones.phone_e164 as phone_lib_e164,
+        *,
+        phone_e164 as phone_lib_e164,
         -- Segment needs anonymousId or userId; a visitor seen only by userId is keyed by it
-        coalesce(events.anonymous_id, 'user:' || events.user_id) as visitor_id
-    from {{ ref('stg_web__events') }} as events
-    left join phones
-        on events.phone_raw = phones.phone_raw
-        and phones.region = {{ default_region }}
+        coalesce(anonymous_id, 'user:' || user_id) as visitor_id
+    from {{ ref('stg_web__events') }}
 
 ),
 
@@ -228,12 +207,10 @@ visitor_records as (
 {%- for name, spec in declared_sources.items() %}
 {%- set cols = spec.get('columns') or {} %}
 {%- set updated = 'declared.' ~ spec['updated_at'] %}
-{%- if 'phone_raw' in cols and 'phone_e164' in cols -%}
-    {%- set phone = 'coalesce(phones.phone_e164, declared.' ~ cols['phone_e164'] ~ ')' -%}
-{%- elif 'phone_raw' in cols -%}
-    {%- set phone = 'phones.phone_e164' -%}
-{%- elif 'phone_e164' in cols -%}
+{%- if 'phone_e164' in cols -%}
     {%- set phone = 'declared.' ~ cols['phone_e164'] -%}
+{%- elif 'phone_raw' in cols -%}
+    {%- set phone = normalize_phone_e164('declared.' ~ cols['phone_raw']) | trim -%}
 {%- else -%}
     {%- set phone = none -%}
 {%- endif %}
@@ -281,11 +258,6 @@ declared_{{ name }}_records as (
         max({{ updated }}) as last_seen_at
 
     from {{ ref(spec['model']) }} as declared
-    {%- if 'phone_raw' in cols %}
-    left join phones
-        on declared.{{ cols['phone_raw'] }} = phones.phone_raw
-        and phones.region = {{ default_region }}
-    {%- endif %}
     where declared.{{ spec['record_id'] }} is not null
     group by declared.{{ spec['record_id'] }}
 
