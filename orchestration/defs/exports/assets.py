@@ -13,6 +13,7 @@ import duckdb
 
 from orchestration import settings
 from orchestration.defs.exports.crm import CrmClient, CrmError, write_back
+from orchestration.defs.quality.checks import behind_the_whole_gate
 from orchestration.files import write_export
 from orchestration.governance import audit
 from orchestration.governance.hashing import hashed
@@ -25,8 +26,9 @@ AD_AUDIENCE = dg.AssetKey(["marts", "ad_audience"])
 CONSENT_LEDGER = dg.AssetKey(["marts", "consent_ledger"])
 
 
-def _gate_results(context: dg.AssetExecutionContext, table_keys: list[dg.AssetKey]) -> dict:
-    """The checks evaluated in this run on the tables this export reads (GX suites and dbt tests)."""
+def _gate_results(context: dg.AssetExecutionContext) -> dict:
+    """The checks evaluated in this run on every table this export waited for (GX suites and dbt tests)."""
+    table_keys = {dep.asset_key for dep in context.assets_def.specs_by_key[context.asset_key].deps}
     records = context.instance.get_records_for_run(
         run_id=context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=100_000
     ).records
@@ -38,14 +40,13 @@ def _gate_results(context: dg.AssetExecutionContext, table_keys: list[dg.AssetKe
     return dict(sorted(results.items()))
 
 
-def _export(context, name: str, header: list[str], rows: list, destination: str, purpose: str,
-            reads: list[dg.AssetKey]) -> dg.MaterializeResult:
+def _export(context, name: str, header: list[str], rows: list, destination: str, purpose: str) -> dg.MaterializeResult:
     folder = settings.exports_dir() / name
     manifest = write_export(folder, name, header, rows, {
         "destination": destination,
         "consent_purpose": purpose,
         "run_id": context.run.run_id,
-        "gate_results": _gate_results(context, reads),
+        "gate_results": _gate_results(context),
     })
     audit.record("data_export", target=name, rows=manifest["rows"], run_id=context.run.run_id,
                  destination=destination, consent_purpose=purpose, sha256=manifest["sha256"])
@@ -61,8 +62,8 @@ def _export(context, name: str, header: list[str], rows: list, destination: str,
     key=["exports", "email_audience"],
     group_name="exports",
     # Blocking checks hold back only the *direct* downstream of the checked asset, so an export
-    # names every gated mart it is derived from, not only the one it reads.
-    deps=[EMAIL_AUDIENCE, CUSTOMERS, CONSENT_LEDGER],
+    # waits for every gated table (raw, staging, identity, marts), not only the ones it reads.
+    deps=behind_the_whole_gate(EMAIL_AUDIENCE, CUSTOMERS, CONSENT_LEDGER),
     description="CSV of people with email-marketing consent and a valid email, for the email "
     "platform, with a manifest (rows, sha256, run id, gate results). Written atomically; only "
     "after the quality gate on marts.email_audience passed.",
@@ -73,8 +74,7 @@ def email_audience_export(context: dg.AssetExecutionContext) -> dg.MaterializeRe
         rows = con.execute(
             f"SELECT {', '.join(EMAIL_AUDIENCE_COLUMNS)} FROM marts.email_audience ORDER BY customer_id"
         ).fetchall()
-    return _export(context, "email_audience", EMAIL_AUDIENCE_COLUMNS, rows, "email_platform", "email_marketing",
-                   [EMAIL_AUDIENCE, CUSTOMERS, CONSENT_LEDGER])
+    return _export(context, "email_audience", EMAIL_AUDIENCE_COLUMNS, rows, "email_platform", "email_marketing")
 
 
 def ad_audience_rows(con, platform: str) -> tuple[list[str], list[tuple]]:
@@ -97,7 +97,7 @@ def build_ad_audience_export(platform: str, title: str) -> dg.AssetsDefinition:
         key_prefix=["exports"],
         name=platform,
         group_name="exports",
-        deps=[AD_AUDIENCE, CUSTOMERS, CONSENT_LEDGER],
+        deps=behind_the_whole_gate(AD_AUDIENCE, CUSTOMERS, CONSENT_LEDGER),
         description=f"{title} audience: SHA-256 of the email and phone of every person whose `ads` "
         f"consent holds, normalized by {title}'s documented rules (orchestration/governance/hashing.py); "
         "atomic CSV with a manifest; only after the quality gate passed.",
@@ -106,7 +106,7 @@ def build_ad_audience_export(platform: str, title: str) -> dg.AssetsDefinition:
     def _ad_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
             header, rows = ad_audience_rows(con, platform)
-        return _export(context, platform, header, rows, platform, "ads", [AD_AUDIENCE, CUSTOMERS, CONSENT_LEDGER])
+        return _export(context, platform, header, rows, platform, "ads")
 
     return _ad_export
 
@@ -161,7 +161,7 @@ CRM_DEPS = [CUSTOMERS, dg.AssetKey(["marts", "customer_source_records"]), dg.Ass
 @dg.asset(
     key=["exports", "crm_writeback"],
     group_name="exports",
-    deps=CRM_DEPS,
+    deps=behind_the_whole_gate(*CRM_DEPS),
     description="Reverse ETL: lead score, lifecycle stage and segments of every CRM contact pushed to the "
     "CRM over its batch update API (HubSpot shape), only contacts whose values changed since the last "
     "send; 429/5xx retried. Base URL and token from CDW_CRM_URL / CDW_CRM_TOKEN; without a URL it "

@@ -6,17 +6,18 @@ import dagster as dg
 
 from orchestration.defs.dbt.assets import warehouse_dbt_models
 from orchestration.defs.exports.assets import export_assets
+from orchestration.defs.quality.checks import behind_the_whole_gate
 from orchestration.governance import audit, config, erasure, snapshot
 
-# Every mart: blocking checks hold back only direct downstream assets, so the snapshot names
-# them all (a failed gate on any of them keeps the last good snapshot in place).
+# Every mart it copies and every gated table: blocking checks hold back only direct downstream
+# assets, so the snapshot names them all (a failed gate anywhere keeps the last good snapshot).
 MART_KEYS = sorted((k for k in warehouse_dbt_models.keys if k.path[0] == "marts"), key=lambda k: k.path)
 
 
 @dg.asset(
     key=["governance", "analyst_snapshot"],
     group_name="governance",
-    deps=MART_KEYS,
+    deps=behind_the_whole_gate(*MART_KEYS),
     description="Read-only copy of the analyst-facing schemas (CDW_SNAPSHOT_SCHEMAS, default marts) in "
     "$CDW_HOME/analytics.duckdb, swapped in atomically after the quality gate passed; `cdw sql` reads it. "
     "PII columns (meta pii in dbt, plus known names) are masked unless CDW_SNAPSHOT_PII=full.",

@@ -27,6 +27,12 @@ def gated_asset_keys() -> list[dg.AssetKey]:
     return sorted({_asset_key(m.TABLE) for m in suite_modules()}, key=lambda k: k.to_user_string())
 
 
+def behind_the_whole_gate(*reads: dg.AssetKey) -> list[dg.AssetKey]:
+    """Deps of an asset that publishes (an export, the analyst snapshot): what it reads plus every
+    gated table, so a blocking failure anywhere - raw, staging, identity or marts - holds it back."""
+    return sorted({*reads, *gated_asset_keys()}, key=lambda k: k.to_user_string())
+
+
 def _result(e) -> str:
     if e.success:
         return "pass"
