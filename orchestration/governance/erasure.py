@@ -188,6 +188,15 @@ def _append_tombstone(key: bytes, plain_tokens: set[str], via: str) -> str:
     return erasure_id
 
 
+def tombstoned_contacts(contact_ids: set[str]) -> set[str]:
+    """The CRM contact ids among `contact_ids` that belong to an erased person."""
+    tomb = load_tombstones()
+    key = _key_or_none()
+    if not tomb or key is None:
+        return set()
+    return {cid for cid in contact_ids if keyed(key, f"crm_contact:{cid}") in tomb}
+
+
 # --- resolving a request to a person ------------------------------------------------------
 
 @dataclass

@@ -12,10 +12,11 @@ import dagster as dg
 import duckdb
 
 from orchestration import settings
-from orchestration.defs.exports.crm import CrmClient, CrmError, write_back
+from orchestration.defs.exports.crm import CrmClient, CrmError, crm_writeback_state, load_state, write_back
 from orchestration.defs.quality.checks import behind_the_whole_gate
 from orchestration.files import write_export
 from orchestration.governance import audit
+from orchestration.governance.erasure import tombstoned_contacts
 from orchestration.governance.hashing import hashed
 
 EMAIL_AUDIENCE_COLUMNS = ["customer_id", "email", "first_name", "last_name", "country"]
@@ -122,10 +123,21 @@ def _has(con, schema: str, table: str) -> bool:
                        [schema, table]).fetchone()[0] > 0
 
 
-def crm_updates(con) -> dict[str, dict]:
-    """CRM contact id -> the properties to write back (lead score, lifecycle stage, segments),
-    from whichever marts exist."""
+# Lead score, lifecycle stage and segments are profiling (GDPR art. 4(4)): the write-back follows
+# the ledger's `analytics` purpose - the one that covers profiling and measurement of a person.
+CRM_WRITEBACK_PURPOSE = "analytics"
+
+
+def crm_updates(con) -> tuple[dict[str, dict], set[str]]:
+    """(CRM contact id -> the properties to write back (lead score, lifecycle stage, segments), for
+    the contacts whose person holds CRM_WRITEBACK_PURPOSE consent; the ids of the CRM contacts
+    whose person does not), from whichever marts exist. No ledger: nobody consents."""
     joins, lead_score, lifecycle = [], "NULL", "cu.lifecycle_stage"
+    consent = "false"
+    if _has(con, "marts", "consent_ledger"):
+        joins.append(f"LEFT JOIN marts.consent_ledger cl ON cl.customer_id = m.customer_id "
+                     f"AND cl.purpose = '{CRM_WRITEBACK_PURPOSE}'")
+        consent = "coalesce(cl.has_consent, false)"
     segments = ["r.rfm_segment"] if _has(con, "marts", "customer_rfm") else []
     if _has(con, "marts", "customer_rfm"):
         joins.append("LEFT JOIN marts.customer_rfm r ON r.customer_id = m.customer_id")
@@ -141,31 +153,33 @@ def crm_updates(con) -> dict[str, dict]:
             segments.append(f"CASE WHEN a_{audience}.customer_id IS NOT NULL THEN '{audience}' END")
     seg_sql = "array_to_string(list_sort(list_filter([" + ", ".join(segments) + "], x -> x IS NOT NULL)), ';')" if segments else "''"
     rows = con.execute(f"""
-        SELECT m.source_record_id, m.customer_id, CAST({lead_score} AS VARCHAR), {lifecycle}, {seg_sql}
+        SELECT m.source_record_id, m.customer_id, CAST({lead_score} AS VARCHAR), {lifecycle}, {seg_sql}, {consent}
         FROM marts.customer_source_records m
         JOIN marts.customers cu ON cu.customer_id = m.customer_id
         {' '.join(joins)}
         WHERE m.source = 'crm_contacts'
         ORDER BY 1""").fetchall()
-    return {
+    updates = {
         contact_id: {"cdw_customer_id": cid, "cdw_lead_score": score or "", "cdw_lifecycle_stage": stage or "",
                      "cdw_segments": segs or ""}
-        for contact_id, cid, score, stage, segs in rows
+        for contact_id, cid, score, stage, segs, consents in rows if consents
     }
+    return updates, {contact_id for contact_id, *_, consents in rows if not consents}
 
 
 CRM_DEPS = [CUSTOMERS, dg.AssetKey(["marts", "customer_source_records"]), dg.AssetKey(["marts", "customer_rfm"]),
-            EMAIL_AUDIENCE, AD_AUDIENCE]
+            EMAIL_AUDIENCE, AD_AUDIENCE, CONSENT_LEDGER]
 
 
 @dg.asset(
     key=["exports", "crm_writeback"],
     group_name="exports",
     deps=behind_the_whole_gate(*CRM_DEPS),
-    description="Reverse ETL: lead score, lifecycle stage and segments of every CRM contact pushed to the "
-    "CRM over its batch update API (HubSpot shape), only contacts whose values changed since the last "
-    "send; 429/5xx retried. Base URL and token from CDW_CRM_URL / CDW_CRM_TOKEN; without a URL it "
-    "records 'not configured' and sends nothing.",
+    description="Reverse ETL: lead score, lifecycle stage and segments of the CRM contacts whose person "
+    f"holds `{CRM_WRITEBACK_PURPOSE}` consent (profiling) pushed to the CRM over its batch update API "
+    "(HubSpot shape), only contacts whose values changed since the last send; the CDP's properties on a "
+    "contact whose consent was withdrawn or who was erased are emptied once; 429/5xx retried. Base URL "
+    "and token from CDW_CRM_URL / CDW_CRM_TOKEN; without a URL it records 'not configured' and sends nothing.",
     kinds={"hubspot"},
 )
 def crm_writeback(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -175,15 +189,20 @@ def crm_writeback(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata={"status": "not configured", "sent": 0})
     token = dg.EnvVar("CDW_CRM_TOKEN").get_value() or ""
     with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
-        updates = crm_updates(con)
+        updates, withheld = crm_updates(con)
+    state_path = crm_writeback_state()
+    # erased people are gone from the marts: their contacts written before are found by keyed hash
+    erased = tombstoned_contacts(set(load_state(state_path)) - updates.keys())
     client = CrmClient(base_url, token)
     try:
-        result = write_back(client, updates, settings.exports_dir() / "crm_writeback" / "state.json")
+        result = write_back(client, updates, state_path, clear=withheld | erased)
     except CrmError as exc:
         raise dg.Failure(f"CRM write-back failed: {exc}") from None
     audit.record("data_export", target="crm_writeback", rows=result["sent"], run_id=context.run.run_id,
-                 destination="crm", consent_purpose="none (legitimate interest: the CRM's own records)")
-    return dg.MaterializeResult(metadata={"status": "sent", **result, "dagster/row_count": result["sent"]})
+                 destination="crm", consent_purpose=CRM_WRITEBACK_PURPOSE, cleared=result["cleared"],
+                 withheld_without_consent=len(withheld))
+    return dg.MaterializeResult(metadata={"status": "sent", **result, "withheld_without_consent": len(withheld),
+                                          "consent_purpose": CRM_WRITEBACK_PURPOSE, "dagster/row_count": result["sent"]})
 
 
 export_assets = [email_audience_export, google_customer_match_export, meta_custom_audience_export, crm_writeback]
