@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.governance import audit
+from orchestration.governance import audit, crm_erasure
 from orchestration.governance.config import access_dir, retention_days, RETENTION_DAYS, snapshot_path, tombstones_path
 from orchestration.governance.hashing import PLATFORMS, sha256_hex, to_e164
 
@@ -341,15 +341,21 @@ def request_erasure(identifier: str, via: str = "cli", warehouse: Path | None = 
     plain = person.plain_tokens()
     erasure_id = _append_tombstone(key, plain, via)
     scrubbed = scrub_published(load_tombstones(), key)
+    crm_contacts = set(person.identifiers.get("crm_contact", ()))
+    # at the source too: the next run GDPR-deletes them in the CRM (pending until it accepts)
+    crm_queued = crm_erasure.enqueue(erasure_id, crm_contacts) if crm_erasure.crm_api_client() else 0
     summary = {
         "erasure_id": erasure_id,
         "customers": len(person.customer_ids),
         "source_records": len(person.records),
         "identifiers": len(plain),
         "published_rows_scrubbed": scrubbed,
+        "crm_deletions_queued": crm_queued,
     }
     audit.record("erasure", target=erasure_id, rows=len(person.records), via=via,
-                 customers=len(person.customer_ids), identifiers=len(plain), published_rows_scrubbed=scrubbed)
+                 customers=len(person.customer_ids), identifiers=len(plain), published_rows_scrubbed=scrubbed,
+                 crm_contacts=len(crm_contacts),
+                 crm_deletion="queued" if crm_queued else ("crm api not configured" if crm_contacts else "no crm contact"))
     return summary
 
 
