@@ -57,7 +57,9 @@ def erasure_verification(context: dg.AssetExecutionContext) -> dg.MaterializeRes
         raise dg.Failure(f"erased people still found in: {locations}",
                          metadata={"erasures": n, "locations": locations})
     return dg.MaterializeResult(metadata={"erasures": n, "locations_scanned": result["locations_scanned"],
-                                          "compacted": compacted,
+                                          "tables_scanned": result["tables_scanned"],
+                                          "rows_scanned": result["rows_scanned"],
+                                          "files_scanned": result["files_scanned"], "compacted": compacted,
                                           "status": "no erased identifier anywhere"})
 
 
