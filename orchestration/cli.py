@@ -215,6 +215,13 @@ def cmd_erase(args) -> int:
 
     result = run_pipeline(log_level=args.log_level)
     if not result.success:
+        from orchestration.governance.crm_erasure import pending
+
+        waiting = pending().get(summary["erasure_id"])
+        if waiting:
+            return _fail(f"erased in the warehouse (run {result.run_id}), but the CRM has not accepted the GDPR delete "
+                         f"of {waiting['sealed_contacts']} contact(s) yet ({waiting['last_error']}): it stays queued "
+                         "and the next run retries it", 1)
         return _fail(f"the pipeline run after the erasure failed (run {result.run_id}); the tombstone stays "
                      "in force and the next run enforces it", 1)
     found = scan()["findings"]

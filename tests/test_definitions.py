@@ -25,3 +25,17 @@ def test_definitions_load_with_layers_checks_schedule_and_sensor():
     assert defs.resolve_schedule_def("daily_full_pipeline").cron_schedule == "0 3 * * *"
     assert defs.resolve_sensor_def("landing_files_sensor")
     assert defs.resolve_job_def("full_pipeline")
+
+
+def test_every_export_and_the_snapshot_wait_for_every_gated_table():
+    """Blocking checks hold only the direct downstream of their asset: whatever publishes must
+    name every gated table (raw, staging, identity, marts) as a dependency."""
+    from orchestration.defs.exports.assets import export_assets
+    from orchestration.defs.governance.assets import analyst_snapshot
+    from orchestration.defs.quality.checks import gated_asset_keys
+
+    gated = set(gated_asset_keys())
+    assert any(k.path[0] == "staging" for k in gated) and any(k.path[0] == "raw" for k in gated)
+    for asset in [*export_assets, analyst_snapshot]:
+        deps = {d.asset_key for d in asset.specs_by_key[asset.key].deps}
+        assert gated <= deps, (asset.key.to_user_string(), sorted(k.to_user_string() for k in gated - deps))

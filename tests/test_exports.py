@@ -7,11 +7,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import shutil
 
 import duckdb
 import pytest
+from hubspot_fake import FakeHubSpot
 
 from orchestration.governance.hashing import (
     google_email,
@@ -134,57 +134,6 @@ def test_no_pii_in_the_run_event_log(demo):
 
 # --- CRM write-back against a local HubSpot-shaped server -----------------------------------------
 
-class FakeHubSpot:
-    """POST /crm/v3/objects/contacts/batch/update like HubSpot: bearer token, {"inputs": [...]},
-    at most 100 inputs; answers 429 with Retry-After or 503 when told to."""
-
-    def __init__(self):
-        self.contacts: dict[str, dict] = {}
-        self.calls: list[int] = []
-        self.fail_next: list[int] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if self.headers.get("Authorization") != "Bearer secret-token":
-                    return self._send(401, {"status": "error", "message": "auth"})
-                if self.path != "/crm/v3/objects/contacts/batch/update":
-                    return self._send(404, {"status": "error", "message": "not found"})
-                if owner.fail_next:
-                    status = owner.fail_next.pop(0)
-                    owner.calls.append(status)
-                    headers = {"Retry-After": "0"} if status == 429 else {}
-                    return self._send(status, {"status": "error", "message": "slow down"}, headers)
-                if len(body["inputs"]) > 100:
-                    return self._send(400, {"status": "error", "message": "too many inputs"})
-                for item in body["inputs"]:
-                    owner.contacts.setdefault(item["id"], {}).update(item["properties"])
-                owner.calls.append(200)
-                return self._send(200, {"status": "COMPLETE", "results": [{"id": i["id"]} for i in body["inputs"]]})
-
-            def _send(self, status, payload, headers=None):
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # a free port
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def hubspot():
     server = FakeHubSpot()
@@ -193,13 +142,22 @@ def hubspot():
 
 
 def test_crm_writeback_is_idempotent_and_retries(demo, hubspot, tmp_path):
-    from orchestration.defs.exports.crm import CrmClient, CrmError, write_back
-    from orchestration.defs.exports.assets import crm_updates
+    from orchestration.defs.exports.crm import CDW_PROPERTIES, CrmClient, CrmError, write_back
+    from orchestration.defs.exports.assets import CRM_WRITEBACK_PURPOSE, crm_updates
 
-    with duckdb.connect(str(demo.warehouse), read_only=True) as con:
-        updates = crm_updates(con)
     (n_contacts,) = demo.sql("SELECT count(*) FROM marts.customer_source_records WHERE source = 'crm_contacts'")[0]
-    assert len(updates) == n_contacts > 100
+    with duckdb.connect(str(demo.warehouse), read_only=True) as con:
+        nobody, withheld = crm_updates(con)
+    # the demo has no analytics (profiling) consent signal: nothing may be pushed
+    assert nobody == {} and len(withheld) == n_contacts
+    # a copy of the warehouse where everyone granted it
+    warehouse = tmp_path / "consented.duckdb"
+    shutil.copy(demo.warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE marts.consent_ledger SET has_consent = true, consent_status = 'granted' WHERE purpose = ?",
+                    [CRM_WRITEBACK_PURPOSE])
+        updates, withheld = crm_updates(con)
+    assert len(updates) == n_contacts > 100 and not withheld
     sample = next(iter(updates.values()))
     assert set(sample) == {"cdw_customer_id", "cdw_lead_score", "cdw_lifecycle_stage", "cdw_segments"}
     state = tmp_path / "state.json"
@@ -221,6 +179,15 @@ def test_crm_writeback_is_idempotent_and_retries(demo, hubspot, tmp_path):
     changed = {**updates, changed_id: {**updates[changed_id], "cdw_segments": "vip"}}
     third = write_back(CrmClient(hubspot.url, "secret-token", sleep=sleeps.append), changed, state)
     assert third["sent"] == 1 and hubspot.contacts[changed_id]["cdw_segments"] == "vip"
+    # consent withdrawn: the CDP's properties on the contact are emptied once, then it is forgotten
+    withdrawn = sorted(updates)[1]
+    remaining = {k: v for k, v in changed.items() if k != withdrawn}
+    fourth = write_back(CrmClient(hubspot.url, "secret-token"), remaining, state, clear={withdrawn})
+    assert (fourth["sent"], fourth["cleared"]) == (0, 1)
+    assert hubspot.contacts[withdrawn] == {p: "" for p in CDW_PROPERTIES}
+    calls = len(hubspot.calls)
+    fifth = write_back(CrmClient(hubspot.url, "secret-token"), remaining, state, clear={withdrawn})
+    assert (fifth["sent"], fifth["cleared"]) == (0, 0) and len(hubspot.calls) == calls
     # no PII in the state: contact ids and hashes only
     assert "@" not in state.read_text()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 
 from conftest import use_home
 
@@ -23,16 +24,23 @@ def deliver_contact(landing, name, contact_id, firstname, modified):
                     "createdate": "2026-10-01T00:00:00Z", "lastmodifieddate": modified})
 
 
-def test_failing_gate_blocks_export_and_next_good_run_recovers(tmp_path):
+def built_home(tmp_path, people: int, seed: int):
+    """A CDW_HOME with generated sources and one successful run."""
     from orchestration.demo.generator import generate
     from orchestration.runner import run_pipeline
 
     home = tmp_path / "cdw"
     use_home(home)
+    generate(home / "landing", people=people, seed=seed)
+    assert run_pipeline().success
+    return home
+
+
+def test_failing_gate_blocks_export_and_next_good_run_recovers(tmp_path):
+    from orchestration.runner import run_pipeline
+
+    home = built_home(tmp_path, people=250, seed=5)
     landing = home / "landing"
-    generate(landing, people=250, seed=5)
-    good = run_pipeline()
-    assert good.success
     export = home / "exports" / "email_audience" / "email_audience.csv"
     manifest = home / "exports" / "email_audience" / "email_audience.manifest.json"
     good_bytes, good_manifest = export.read_bytes(), manifest.read_text()
@@ -64,14 +72,10 @@ def test_failing_gate_blocks_export_and_next_good_run_recovers(tmp_path):
 def test_delivery_with_too_many_quarantined_rows_blocks_until_the_source_redelivers(tmp_path):
     """A raw gate failure stops the run before dbt: nothing downstream changes, the run names the
     file; the source's corrected delivery lets the next run through with no manual step."""
-    from orchestration.demo.generator import generate
     from orchestration.runner import run_pipeline
 
-    home = tmp_path / "cdw"
-    use_home(home)
+    home = built_home(tmp_path, people=120, seed=7)
     landing = home / "landing"
-    generate(landing, people=120, seed=7)
-    assert run_pipeline().success
     manifest = home / "exports" / "email_audience" / "email_audience.manifest.json"
     good_manifest = manifest.read_text()
 
@@ -103,3 +107,53 @@ def test_delivery_with_too_many_quarantined_rows_blocks_until_the_source_redeliv
     recovered = run_pipeline()
     assert recovered.success
     assert json.loads(manifest.read_text())["run_id"] == recovered.run_id
+
+
+def test_failing_staging_gate_holds_back_every_export_and_the_snapshot(tmp_path, monkeypatch):
+    """A staging suite fails while every mart passes: only the staging table is behind the failed
+    check, yet no export, CRM write-back or snapshot happens (they wait for the whole gate), the
+    run names the expectation, and the next good run publishes again."""
+    from orchestration.governance import audit
+    from orchestration.runner import run_pipeline
+
+    home = built_home(tmp_path, people=120, seed=13)
+    landing = home / "landing"
+    published = sorted(p for p in (home / "exports").rglob("*") if p.is_file())
+    assert any(p.name.endswith(".manifest.json") for p in published)
+    before = {p: p.read_bytes() for p in published}
+    snapshot = home / "analytics.duckdb"
+    snapshot_before = (snapshot.read_bytes(), os.stat(snapshot).st_mtime_ns)
+
+    # a new day of page views by visitors already known: staging.stg_web__events grows, no mart's
+    # row count moves; with a zero volume tolerance only the staging gate fails
+    (anon,) = {json.loads(line)["anonymousId"] for f in sorted((landing / "web" / "events").glob("*.jsonl"))[:1]
+               for line in f.read_text().splitlines()[:1]}
+    views = [{"messageId": f"gate-view-{i}", "type": "page", "anonymousId": anon, "timestamp": "2026-10-02T10:00:00Z",
+              "context": {"page": {"path": f"/pricing/{i}"}}} for i in range(5)]
+    (landing / "web" / "events" / "gate-2026-10-02.jsonl").write_text("".join(json.dumps(v) + "\n" for v in views))
+    monkeypatch.setenv("CDW_GATE_VOLUME_TOLERANCE", "0")
+    use_home(home)
+    bad = run_pipeline()
+    assert not bad.success
+    evaluations = {e.asset_check_key.name: e for e in bad.get_asset_check_evaluations()}
+    failed = {name for name, e in evaluations.items() if not e.passed}
+    assert failed == {"gx_stg_web__events"}, failed
+    assert "expect_column_max_to_be_between(row_count)" in evaluations["gx_stg_web__events"].metadata["failed_expectations"].value
+    materialized = {e.asset_key.to_user_string() for e in bad.get_asset_materialization_events()}
+    assert "marts/customers" in materialized  # the marts were built ...
+    assert not any(k.startswith("exports/") for k in materialized)  # ... nothing went out
+    assert "governance/analyst_snapshot" not in materialized
+    assert {p: p.read_bytes() for p in sorted(p for p in (home / "exports").rglob("*") if p.is_file())} == before
+    assert (snapshot.read_bytes(), os.stat(snapshot).st_mtime_ns) == snapshot_before
+    assert not [e for e in audit.entries() if e["run_id"] == bad.run_id and e["action"] in ("data_export", "snapshot_publish")]
+
+    # the threshold back to normal: the next run passes and publishes, nothing to clean up by hand
+    monkeypatch.delenv("CDW_GATE_VOLUME_TOLERANCE")
+    use_home(home)
+    recovered = run_pipeline()
+    assert recovered.success
+    for name in ("email_audience", "google_customer_match", "meta_custom_audience"):
+        manifest = json.loads((home / "exports" / name / f"{name}.manifest.json").read_text())
+        assert manifest["run_id"] == recovered.run_id
+        assert manifest["gate_results"]["staging/stg_web__events:gx_stg_web__events"] == "passed"
+    assert [e["run_id"] for e in audit.entries("snapshot_publish")][-1] == recovered.run_id

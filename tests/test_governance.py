@@ -20,6 +20,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hubspot_fake import GDPR_DELETE, TOKEN, FakeHubSpot
 
 from conftest import use_home
 
@@ -57,15 +58,17 @@ def gov(tmp_path_factory):
     from orchestration.runner import run_pipeline
 
     previous_home = os.environ.get("CDW_HOME")
-    previous_key = os.environ.get("CDW_ERASURE_KEY")
-    os.environ["CDW_ERASURE_KEY"] = KEY
+    previous = {k: os.environ.get(k) for k in ("CDW_ERASURE_KEY", "CDW_CRM_URL", "CDW_CRM_TOKEN")}
+    # the CRM the write-back pushes to (and, where a test sets CDW_CRM_API_URL, erasures delete at)
+    crm = FakeHubSpot()
+    os.environ.update(CDW_ERASURE_KEY=KEY, CDW_CRM_URL=crm.url, CDW_CRM_TOKEN=TOKEN)
     home = tmp_path_factory.mktemp("cdw_gov")
     use_home(home)
     generate(home / "landing", people=PEOPLE, seed=SEED)
     people = _people_with_emails(home / "landing")
     assert len(people) >= 20
     conflicted, flipped, erased, requested = (people[i][1][0] for i in (0, 1, 2, 3))
-    granted = [p[1][0] for p in people[4:14]]
+    granted = [p[1][0] for p in people[4:14]]  # ads and analytics (profiling: the CRM write-back)
     # Web "Consent Updated" events (Segment track): the generator emits none, so they are written here.
     events = [
         # conflicted: two devices (two records of one merged profile). The newer grants ads, the
@@ -77,7 +80,8 @@ def gov(tmp_path_factory):
         _event("f-2", "anon-flip", "2026-10-20T10:00:00Z", flipped, {"ads": True}, "legitimate_interest"),
         _event("e-1", "anon-erased", "2026-10-20T10:00:00Z", erased, {"ads": True, "analytics": True}),
         _event("r-1", "anon-requested", "2026-10-20T10:00:00Z", requested, {"ads": True}),
-        *(_event(f"g-{i}", f"anon-granted-{i}", "2026-10-25T10:00:00Z", e, {"ads": True}) for i, e in enumerate(granted)),
+        *(_event(f"g-{i}", f"anon-granted-{i}", "2026-10-25T10:00:00Z", e, {"ads": True, "analytics": True})
+          for i, e in enumerate(granted)),
     ]
     web = home / "landing" / "web" / "events"
     (web / "consent-2026-10-31.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
@@ -85,17 +89,22 @@ def gov(tmp_path_factory):
     old = [{"messageId": f"old-{i}", "type": "page", "anonymousId": f"anon-old-{i}", "timestamp": "2019-03-01T10:00:00Z",
             "context": {"page": {"path": "/old"}}} for i in range(5)]
     (web / "2019-03-01.jsonl").write_text("".join(json.dumps(e) + "\n" for e in old))
+    # the CRM holds every contact the file drop delivers
+    with open(home / "landing" / "crm" / "contacts" / "contacts.csv", newline="") as fh:
+        crm.contacts.update({row["hs_object_id"]: {} for row in csv.DictReader(fh)})
     first = run_pipeline(log_level="WARNING")
     assert first.success
     yield type("Gov", (), dict(home=home, first=first, conflicted=conflicted, flipped=flipped, erased=erased,
-                               requested=requested, granted=granted,
+                               requested=requested, granted=granted, crm=crm,
                                warehouse=home / "warehouse.duckdb"))
+    crm.close()
     if previous_home:
         use_home(Path(previous_home))
-    if previous_key is None:
-        os.environ.pop("CDW_ERASURE_KEY", None)
-    else:
-        os.environ["CDW_ERASURE_KEY"] = previous_key
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def sql(db: Path, query: str, params=None):
@@ -151,6 +160,33 @@ def test_ad_exports_contain_exactly_the_people_with_ads_consent(gov):
         manifest = json.loads((exports / name / f"{name}.manifest.json").read_text())
         assert manifest["consent_purpose"] == "ads" and manifest["run_id"] == gov.first.run_id
         assert manifest["gate_results"]["marts/customers:gx_customers"] == "passed"
+
+
+def crm_contacts_of(gov, customer: str) -> set[str]:
+    return {r[0] for r in sql(gov.warehouse, "SELECT source_record_id FROM marts.customer_source_records "
+                                             "WHERE source = 'crm_contacts' AND customer_id = ?", [customer])}
+
+
+def crm_writeback_metadata(result) -> dict:
+    (mat,) = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "exports/crm_writeback"]
+    return {k: v.value for k, v in mat.materialization.metadata.items()}
+
+
+def test_crm_writeback_pushes_only_people_with_analytics_consent(gov):
+    from orchestration.governance import audit
+
+    pushed = {cid for cid, props in gov.crm.contacts.items() if props.get("cdw_customer_id")}
+    consenting = {r[0] for r in sql(gov.warehouse, """SELECT m.source_record_id FROM marts.customer_source_records m
+                  JOIN marts.consent_ledger l USING (customer_id)
+                  WHERE m.source = 'crm_contacts' AND l.purpose = 'analytics' AND l.has_consent""")}
+    assert pushed == consenting and len(pushed) >= 10
+    assert crm_contacts_of(gov, customer_of(gov, gov.granted[0])) <= pushed
+    assert not crm_contacts_of(gov, customer_of(gov, gov.requested)) & pushed  # ads consent only
+    (contacts,) = sql(gov.warehouse, "SELECT count(*) FROM marts.customer_source_records WHERE source = 'crm_contacts'")[0]
+    meta = crm_writeback_metadata(gov.first)
+    assert meta["sent"] == len(pushed) and meta["withheld_without_consent"] == contacts - len(pushed)
+    (entry,) = [e for e in audit.entries("data_export") if e["target"] == "crm_writeback"]
+    assert entry["consent_purpose"] == "analytics" and entry["rows"] == len(pushed)
 
 
 def test_retention_purges_old_raw_web_events(gov):
@@ -252,12 +288,19 @@ def _files_mentioning(root: Path, needle: str, skip=("landing", "dagster")) -> l
     return hits
 
 
-def test_erasure_end_to_end_while_analysts_query_the_snapshot(gov, tmp_path):
+def test_erasure_end_to_end_while_analysts_query_the_snapshot(gov, tmp_path, monkeypatch):
     from orchestration.cli import main
+    from orchestration.governance import audit, crm_erasure
     from orchestration.governance.erasure import scan
     from orchestration.governance.hashing import hashed
 
     customer = customer_of(gov, gov.erased)
+    contacts = crm_contacts_of(gov, customer)
+    assert contacts and contacts <= gov.crm.contacts.keys()
+    # CRM API mode: the person is GDPR-deleted at the source too; the CRM rate-limits the first try
+    monkeypatch.setenv("CDW_CRM_API_URL", gov.crm.url)
+    monkeypatch.setenv("CDW_CRM_API_TOKEN", TOKEN)
+    gov.crm.fail_path[GDPR_DELETE] = [429]
     meta_hash = hashed("meta_custom_audience", "email", gov.erased)
     assert meta_hash in (gov.home / "exports/meta_custom_audience/meta_custom_audience.csv").read_text()
     stop = tmp_path / "stop"
@@ -283,6 +326,13 @@ def test_erasure_end_to_end_while_analysts_query_the_snapshot(gov, tmp_path):
     # the ledger holds keyed hashes only
     ledger = (gov.home / "governance" / "tombstones.jsonl").read_text()
     assert gov.erased not in ledger and meta_hash not in ledger
+    # deleted at the CRM with HubSpot's GDPR delete, after the 429 was retried
+    assert set(gov.crm.gdpr_deleted) == contacts and not contacts & gov.crm.contacts.keys()
+    assert {"objectId": min(contacts)} in gov.crm.gdpr_bodies and 429 in gov.crm.calls
+    assert crm_erasure.pending() == {}
+    (outcome,) = audit.entries("crm_erasure")
+    assert (outcome["status"], outcome["rows"], outcome["contacts_pending"]) == ("deleted", len(contacts), 0)
+    assert outcome["target"] == audit.entries("erasure")[-1]["target"]  # under the erasure id
 
 
 def test_erasure_holds_when_the_warehouse_is_rebuilt_from_scratch(gov):
@@ -305,13 +355,18 @@ def test_erasure_holds_when_the_warehouse_is_rebuilt_from_scratch(gov):
     assert sql(gov.warehouse, "SELECT count(*) FROM staging.stg_crm__contacts WHERE email = ?", [gov.flipped]) == [(1,)]
 
 
-def test_erasure_request_file_is_picked_up_by_the_sensor(gov):
+def test_erasure_request_file_is_picked_up_by_the_sensor(gov, monkeypatch):
     import dagster as dg
 
     from orchestration.defs.automation import erasure_requests_sensor
+    from orchestration.governance import crm_erasure
     from orchestration.governance.erasure import erasure_count
     from orchestration.governance.hashing import hashed
 
+    monkeypatch.setenv("CDW_CRM_API_URL", gov.crm.url)
+    monkeypatch.setenv("CDW_CRM_API_TOKEN", TOKEN)
+    gov.requested_contacts = crm_contacts_of(gov, customer_of(gov, gov.requested))
+    assert gov.requested_contacts
     before = erasure_count()
     meta_file = gov.home / "exports/meta_custom_audience/meta_custom_audience.csv"
     assert hashed("meta_custom_audience", "email", gov.requested) in meta_file.read_text()
@@ -329,6 +384,67 @@ def test_erasure_request_file_is_picked_up_by_the_sensor(gov):
     manifest = json.loads((gov.home / "exports/meta_custom_audience/meta_custom_audience.manifest.json").read_text())
     assert manifest["rows"] == len(meta_file.read_text().splitlines()) - 1
     assert "scrubbed_by_erasure_at" in manifest
+    # the CRM deletion is queued for the run, under the erasure id, the contact ids sealed
+    (queued,) = crm_erasure.pending().values()
+    assert queued["sealed_contacts"] == len(gov.requested_contacts) and queued["attempts"] == 0
+    queue_text = crm_erasure.queue_path().read_text()
+    assert not any(c in queue_text for c in gov.requested_contacts) and gov.requested not in queue_text
+
+
+def test_crm_outage_keeps_the_deletion_pending_and_withdrawn_consent_is_cleared(gov, monkeypatch):
+    """The CRM refuses GDPR deletes (503) in the run the sensor asked for, and one person withdrew
+    analytics consent since the last run: the run fails naming the pending deletion, which stays
+    queued; the write-back empties the CDP properties of the person who withdrew."""
+    from orchestration.defs.exports.crm import CDW_PROPERTIES
+    from orchestration.governance import audit, crm_erasure
+    from orchestration.runner import run_pipeline
+
+    monkeypatch.setenv("CDW_CRM_API_URL", gov.crm.url)
+    monkeypatch.setenv("CDW_CRM_API_TOKEN", TOKEN)
+    (erasure_id,) = crm_erasure.pending()
+    withdrawer = customer_of(gov, gov.granted[0])
+    withdrawn_contacts = crm_contacts_of(gov, withdrawer)
+    assert withdrawn_contacts and all(gov.crm.contacts[c]["cdw_customer_id"] == withdrawer for c in withdrawn_contacts)
+    (gov.home / "landing" / "web" / "events" / "consent-2026-11-02.jsonl").write_text(json.dumps(
+        _event("w-1", "anon-granted-0", "2026-11-02T10:00:00Z", gov.granted[0], {"analytics": False})) + "\n")
+    gov.crm.down.add(GDPR_DELETE)
+
+    result = run_pipeline(log_level="ERROR")
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    assert failure.step_key.startswith("governance__crm_erasure")
+    message = failure.event_specific_data.error.message
+    assert "GDPR delete pending for 1 erasure(s)" in message and "HTTP 503" in message and "next run" in message
+    assert not any(c in message for c in gov.requested_contacts)
+    assert crm_erasure.pending()[erasure_id]["last_error"] == "HTTP 503"
+    assert gov.requested_contacts <= gov.crm.contacts.keys()  # still at the CRM, not forgotten
+    last = audit.entries("crm_erasure")[-1]
+    assert (last["target"], last["status"], last["error"]) == (erasure_id, "pending", "HTTP 503")
+
+    assert sql(gov.warehouse, "SELECT consent_status FROM marts.consent_ledger WHERE customer_id = ? AND purpose = 'analytics'",
+               [withdrawer]) == [("withdrawn",)]
+    meta = crm_writeback_metadata(result)
+    assert meta["cleared"] == len(withdrawn_contacts)
+    assert all(gov.crm.contacts[c] == {p: "" for p in CDW_PROPERTIES} for c in withdrawn_contacts)
+    gov.outage_run = result
+
+
+def test_next_run_completes_the_crm_deletion_and_sends_nothing_twice(gov, monkeypatch):
+    from orchestration.governance import audit, crm_erasure
+    from orchestration.runner import run_pipeline
+
+    monkeypatch.setenv("CDW_CRM_API_URL", gov.crm.url)
+    monkeypatch.setenv("CDW_CRM_API_TOKEN", TOKEN)
+    (erasure_id,) = crm_erasure.pending()
+    gov.crm.down.clear()  # the CRM is back
+    result = run_pipeline(log_level="ERROR")
+    assert result.success
+    assert gov.requested_contacts <= set(gov.crm.gdpr_deleted) and not gov.requested_contacts & gov.crm.contacts.keys()
+    assert crm_erasure.pending() == {}
+    last = audit.entries("crm_erasure")[-1]
+    assert (last["target"], last["status"], last["attempt"]) == (erasure_id, "deleted", 2)
+    meta = crm_writeback_metadata(result)
+    assert (meta["sent"], meta["cleared"]) == (0, 0)  # idempotent: the withdrawal was cleared once
 
 
 def test_audit_log_records_erasures_and_exports_without_pii(gov):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.governance import audit
+from orchestration.governance import audit, crm_erasure
 from orchestration.governance.config import access_dir, retention_days, RETENTION_DAYS, snapshot_path, tombstones_path
 from orchestration.governance.hashing import PLATFORMS, sha256_hex, to_e164
 
@@ -188,6 +188,15 @@ def _append_tombstone(key: bytes, plain_tokens: set[str], via: str) -> str:
     return erasure_id
 
 
+def tombstoned_contacts(contact_ids: set[str]) -> set[str]:
+    """The CRM contact ids among `contact_ids` that belong to an erased person."""
+    tomb = load_tombstones()
+    key = _key_or_none()
+    if not tomb or key is None:
+        return set()
+    return {cid for cid in contact_ids if keyed(key, f"crm_contact:{cid}") in tomb}
+
+
 # --- resolving a request to a person ------------------------------------------------------
 
 @dataclass
@@ -332,15 +341,21 @@ def request_erasure(identifier: str, via: str = "cli", warehouse: Path | None = 
     plain = person.plain_tokens()
     erasure_id = _append_tombstone(key, plain, via)
     scrubbed = scrub_published(load_tombstones(), key)
+    crm_contacts = set(person.identifiers.get("crm_contact", ()))
+    # at the source too: the next run GDPR-deletes them in the CRM (pending until it accepts)
+    crm_queued = crm_erasure.enqueue(erasure_id, crm_contacts) if crm_erasure.crm_api_client() else 0
     summary = {
         "erasure_id": erasure_id,
         "customers": len(person.customer_ids),
         "source_records": len(person.records),
         "identifiers": len(plain),
         "published_rows_scrubbed": scrubbed,
+        "crm_deletions_queued": crm_queued,
     }
     audit.record("erasure", target=erasure_id, rows=len(person.records), via=via,
-                 customers=len(person.customer_ids), identifiers=len(plain), published_rows_scrubbed=scrubbed)
+                 customers=len(person.customer_ids), identifiers=len(plain), published_rows_scrubbed=scrubbed,
+                 crm_contacts=len(crm_contacts),
+                 crm_deletion="queued" if crm_queued else ("crm api not configured" if crm_contacts else "no crm contact"))
     return summary
 
 
@@ -348,6 +363,9 @@ def request_erasure(identifier: str, via: str = "cli", warehouse: Path | None = 
 
 def _hits(con, key: bytes, tomb: set[str], table: str, kind: str, expr: str, where: str = "true",
           region_expr: str | None = None) -> list[str]:
+    """The distinct values of `expr` over `table` that carry a tombstoned identifier of `kind`."""
+    if kind != "phone":  # keyed in DuckDB; phones need libphonenumber (Python) for their E.164 forms
+        return _hits_in_duckdb(con, key, tomb, table, kind, expr, where)
     region = region_expr or "NULL"
     values = con.execute(
         f"SELECT DISTINCT {expr} AS v, {region} AS r FROM {table} WHERE {where} AND {expr} IS NOT NULL"
@@ -357,6 +375,19 @@ def _hits(con, key: bytes, tomb: set[str], table: str, kind: str, expr: str, whe
         if any(keyed(key, t) in tomb for t in tokens(kind, v, _iso2(r))):
             hit.add(v)
     return sorted(hit)
+
+
+def _hits_in_duckdb(con, key: bytes, tomb: set[str], table: str, kind: str, expr: str, where: str) -> list[str]:
+    # an email is matched like the scan matches text (lowercased, Gmail key), other ids as kind:value
+    k, v = ("'text'", f"lower(trim({expr}))") if kind == "email" else (f"'{kind}'", expr)
+    email_only = f"AND contains({v}, '@')" if kind == "email" else ""
+    params = load_ledger(con, key, tomb)
+    return sorted(raw for (raw,) in con.execute(f"""
+        WITH found AS (SELECT DISTINCT {expr} AS raw, {k} AS k, {v} AS v FROM {table}
+                       WHERE {where} AND {expr} IS NOT NULL {email_only}),
+        forms AS (SELECT raw, k, v, unnest({_LEDGER_TOKENS_SQL}) AS token FROM found)
+        SELECT DISTINCT raw FROM forms JOIN tomb ON tomb.h = {_keyed_sql('forms.token')}
+        WHERE forms.token IS NOT NULL""", params).fetchall())
 
 
 def enforce_after_load(con, source: str) -> dict:
@@ -538,42 +569,147 @@ def scan_text(text: str, key: bytes, tomb: set[str]) -> int:
     return found
 
 
-def scan_database(path: Path, key: bytes, tomb: set[str]) -> dict[str, int]:
-    """Tables of a DuckDB file that still hold a tombstoned identifier -> number of hits."""
+# The scan runs inside DuckDB: per table one pass extracts every candidate identifier of every
+# column, keeps the distinct ones, derives their ledger tokens, keys them with HMAC-SHA256
+# (sha256 over the key's inner / outer pads, as RFC 2104 defines it) and joins the ledger.
+# Python only gets back the few values that match the ledger (to delete them), never the rest.
+SCAN_PATTERN = TOKEN_RE.pattern.replace("\\b", "")
+JSON_ID_FIELDS = (("anonymousId", "web_anonymous"), ("userId", "web_user"))
+
+
+def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+
+
+def _keyed_sql(token: str) -> str:
+    """SQL of keyed(key, token): $ipad / $opad are the key's pads (parameters, never in the text)."""
+    return f"sha256($opad::BLOB || unhex(sha256($ipad::BLOB || encode({token}))))"
+
+
+# the ledger tokens of a (kind, value) found by the scan, as _token_tokens / tokens() build them
+_LEDGER_TOKENS_SQL = """CASE WHEN k <> 'text' THEN [k || ':' || trim(v)]
+    WHEN contains(v, '@') THEN ['email:' || v, CASE WHEN split_part(v, '@', 2) IN ('gmail.com', 'googlemail.com')
+        THEN 'email:' || replace(split_part(split_part(v, '@', 1), '+', 1), '.', '') || '@gmail.com' END]
+    WHEN starts_with(v, '+') THEN ['phone:' || v]
+    WHEN starts_with(v, 'cus_') THEN ['customer:' || v]
+    ELSE ['sha256:' || v] END"""
+
+
+def _found(column: str, kind: str, values_sql: str) -> str:
+    name = column.replace("'", "''")
+    return f"list_transform({values_sql}, x -> {{'c': '{name}', 'k': '{kind}', 'v': x}})"
+
+
+def _candidates(schema: str, table: str, columns: list[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(column, kind, SQL list of the values of that kind a row carries in the column)."""
+    parts = []
+    for column, dtype in columns:
+        col = f'"{column}"'
+        if dtype in ("VARCHAR", "JSON"):
+            parts.append((column, "text", f"regexp_extract_all(lower(CAST({col} AS VARCHAR)), '{SCAN_PATTERN}')"))
+            if column in ("payload", "record"):
+                for field_name, kind in JSON_ID_FIELDS:
+                    parts.append((column, kind, f"""regexp_extract_all(CAST({col} AS VARCHAR), '"{field_name}"\\s*:\\s*"([^"]+)"', 1)"""))
+        kind = ID_COLUMNS.get(column)
+        if schema == "raw" and table == "crm_contacts" and column == "hs_object_id":
+            kind = "crm_contact"
+        if kind:
+            parts.append((column, kind, f"CASE WHEN {col} IS NULL THEN [] ELSE [CAST({col} AS VARCHAR)] END"))
+    return parts
+
+
+def _matched(con, rel: str, parts: list[tuple[str, str, str]], params: dict) -> dict[tuple[str, str], list[str]]:
+    """One pass over `rel`: distinct candidates -> ledger tokens -> keyed hashes joined with the
+    ledger (temp table tomb). Returns (column, kind) -> the matching values (they stay in DuckDB
+    and this process; callers report counts only)."""
+    if not parts:
+        return {}
+    candidates = f"SELECT unnest(flatten([{', '.join(_found(c, k, sql) for c, k, sql in parts)}])) AS t FROM {rel}"
+    rows = con.execute(f"""
+        WITH found AS (SELECT DISTINCT t.c AS c, t.k AS k, t.v AS v FROM ({candidates}) WHERE t.v IS NOT NULL),
+        forms AS (SELECT c, k, v, unnest({_LEDGER_TOKENS_SQL}) AS token FROM found)
+        SELECT DISTINCT c, k, v FROM forms JOIN tomb ON tomb.h = {_keyed_sql('forms.token')}
+        WHERE forms.token IS NOT NULL ORDER BY 1, 2, 3""", params).fetchall()
+    out: dict[tuple[str, str], list[str]] = {}
+    for c, k, v in rows:
+        out.setdefault((c, k), []).append(v)
+    return out
+
+
+def load_ledger(con, key: bytes, tomb: set[str]) -> dict:
+    """Put the ledger in temp table tomb of `con`; returns the query parameters of the keyed hash."""
+    con.execute("CREATE OR REPLACE TEMP TABLE tomb AS SELECT unnest(?::VARCHAR[]) AS h", [sorted(tomb)])
+    ipad, opad = _hmac_pads(key)
+    return {"ipad": ipad, "opad": opad}
+
+
+def erased_rows_condition(con, rel: str, schema: str, table: str, columns: list[tuple[str, str]], params: dict) -> str | None:
+    """SQL condition true on the rows of `rel` that hold a tombstoned identifier (None: no such row)."""
+    parts = _candidates(schema, table, columns)
+    matched = _matched(con, rel, parts, params)
+    conds = []
+    for column, kind, values_sql in parts:
+        if (column, kind) in matched:
+            values = ", ".join("'" + v.replace("'", "''") + "'" for v in matched[(column, kind)])
+            conds.append(f"list_has_any({values_sql}, [{values}])")
+    return " OR ".join(conds) or None
+
+
+def tables_of(con, catalog: str) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(schema, table) -> [(column, type)] of the tables of an attached catalog. Tables only: data
+    at rest (a view re-reads them, and may name the file's own catalog)."""
+    cols = con.execute(
+        """SELECT c.schema_name, c.table_name, c.column_name, c.data_type FROM duckdb_columns() c
+           JOIN duckdb_tables() t USING (database_name, schema_name, table_name)
+           WHERE c.database_name = ? ORDER BY 1, 2, c.column_index""", [catalog]).fetchall()
+    tables: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for schema, table, column, dtype in cols:
+        tables.setdefault((schema, table), []).append((column, dtype))
+    return tables
+
+
+def scan_database(path: Path, key: bytes, tomb: set[str], stats: dict | None = None) -> dict[str, int]:
+    """Columns of the tables of a DuckDB file that still hold a tombstoned identifier -> number of
+    distinct hits. One pass per table, all in DuckDB. `stats`, when given, accumulates tables and
+    rows scanned."""
     findings: dict[str, int] = {}
     if not path.exists():
         return findings
-    pattern = TOKEN_RE.pattern.replace("\\b", "")
-    with duckdb.connect(str(path), read_only=True) as con:
-        cols = con.execute(
-            """SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns
-               WHERE table_schema NOT IN ('information_schema', 'pg_catalog')
-               ORDER BY 1, 2, 3"""
-        ).fetchall()
-        for schema, table, column, dtype in cols:
-            rel = f'"{schema}"."{table}"'
-            col = f'"{column}"'
-            hits = 0
-            if dtype == "VARCHAR" or dtype == "JSON":
-                values = con.execute(
-                    f"SELECT DISTINCT unnest(regexp_extract_all(lower(CAST({col} AS VARCHAR)), '{pattern}')) FROM {rel}"
-                ).fetchall()
-                hits += sum(1 for (v,) in values if v and any(keyed(key, t) in tomb for t in _token_tokens(v)))
-                if column in ("payload", "record"):
-                    for field_name, kind in (("anonymousId", "web_anonymous"), ("userId", "web_user")):
-                        ids = con.execute(
-                            f"""SELECT DISTINCT unnest(regexp_extract_all({col}, '"{field_name}"\\s*:\\s*"([^"]+)"', 1)) FROM {rel}"""
-                        ).fetchall()
-                        hits += sum(1 for (v,) in ids if v and keyed(key, f"{kind}:{v}") in tomb)
-            kind = ID_COLUMNS.get(column)
-            if schema == "raw" and table == "crm_contacts" and column == "hs_object_id":
-                kind = "crm_contact"
-            if kind:
-                ids = con.execute(f"SELECT DISTINCT CAST({col} AS VARCHAR) FROM {rel} WHERE {col} IS NOT NULL").fetchall()
-                hits += sum(1 for (v,) in ids if keyed(key, f"{kind}:{v.strip()}") in tomb)
-            if hits:
-                findings[f"{path.name}:{schema}.{table}.{column}"] = findings.get(f"{path.name}:{schema}.{table}.{column}", 0) + hits
+    with duckdb.connect() as con:  # in memory: the scanned file is attached read-only
+        params = load_ledger(con, key, tomb)
+        con.execute(f"ATTACH '{str(path).replace(chr(39), chr(39) * 2)}' AS scanned (READ_ONLY)")
+        for (schema, table), columns in tables_of(con, "scanned").items():
+            rel = f'scanned."{schema}"."{table}"'
+            if stats is not None:
+                stats["tables"] = stats.get("tables", 0) + 1
+                stats["rows"] = stats.get("rows", 0) + con.execute(f"SELECT count(*) FROM {rel}").fetchone()[0]
+            for (column, _), values in _matched(con, rel, _candidates(schema, table, columns), params).items():
+                where = f"{path.name}:{schema}.{table}.{column}"
+                findings[where] = findings.get(where, 0) + len(values)
     return findings
+
+
+def scan_files(files: list[Path], key: bytes, tomb: set[str]) -> dict[Path, int]:
+    """Files holding a tombstoned identifier -> number of distinct hits (text read by DuckDB)."""
+    findings: dict[Path, int] = {}
+    if not files:
+        return findings
+    with duckdb.connect() as con:
+        params = load_ledger(con, key, tomb)
+        parts = _candidates("", "", [("content", "VARCHAR")])[:1]
+        for f in files:
+            try:
+                n = sum(len(v) for v in _matched(con, f"read_text({_sql_literal(str(f))})", parts, params).values())
+            except duckdb.Error:  # not UTF-8: scanned in Python, invalid bytes replaced
+                n = scan_text(f.read_text(encoding="utf-8", errors="replace"), key, tomb)
+            if n:
+                findings[f] = n
+    return findings
+
+
+def _sql_literal(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
 
 
 def published_files() -> list[Path]:
@@ -587,7 +723,8 @@ def published_files() -> list[Path]:
 
 def scan(warehouse: Path | None = None) -> dict:
     """Look for every tombstoned identifier in the warehouse, the snapshot and every export
-    and access file. Returns {"erasures", "findings": {location: hits}} (no identifiers)."""
+    and access file. Returns {"erasures", "findings": {location: hits}, "locations_scanned",
+    "tables_scanned", "rows_scanned", "files_scanned"} (no identifiers)."""
     from orchestration import settings
 
     tomb = load_tombstones()
@@ -595,16 +732,14 @@ def scan(warehouse: Path | None = None) -> dict:
         return {"erasures": 0, "findings": {}, "locations_scanned": 0}
     key = erasure_key()
     findings: dict[str, int] = {}
-    scanned = 0
+    stats: dict[str, int] = {}
     for db in (warehouse or settings.warehouse_path(), snapshot_path()):
-        findings.update(scan_database(db, key, tomb))
-        scanned += 1
-    for f in published_files():
-        n = scan_text(f.read_text(encoding="utf-8", errors="replace"), key, tomb)
-        scanned += 1
-        if n:
-            findings[str(f.relative_to(settings.cdw_home()))] = n
-    return {"erasures": erasure_count(), "findings": findings, "locations_scanned": scanned}
+        findings.update(scan_database(db, key, tomb, stats))
+    files = published_files()
+    for f, n in scan_files(files, key, tomb).items():
+        findings[str(f.relative_to(settings.cdw_home()))] = n
+    return {"erasures": erasure_count(), "findings": findings, "locations_scanned": 2 + len(files),
+            "tables_scanned": stats.get("tables", 0), "rows_scanned": stats.get("rows", 0), "files_scanned": len(files)}
 
 
 # --- scrubbing what is already published ------------------------------------------------------
@@ -633,7 +768,7 @@ def scrub_published(tomb: set[str], key: bytes) -> int:
             f.unlink()
             removed += 1
     snap = snapshot_path()
-    if snap.exists() and scan_database(snap, key, tomb):
+    if snap.exists():
         from orchestration.governance.snapshot import rewrite_without
 
         removed += rewrite_without(snap, key, tomb)

@@ -124,39 +124,34 @@ def _lit(s: str) -> str:
 
 
 def rewrite_without(path: Path, key: bytes, tomb: set[str]) -> int:
-    """Copy the snapshot without the rows that hold a tombstoned identifier, swap it in."""
-    from orchestration.governance.erasure import TOKEN_RE, _token_tokens, keyed
+    """Copy the snapshot without the rows that hold a tombstoned identifier and swap it in; left
+    alone when no row does. The rows are found in DuckDB, one pass per table, like the erasure scan
+    finds them (orchestration/governance/erasure.py). Returns the rows removed."""
+    from orchestration.governance.erasure import erased_rows_condition, tables_of, load_ledger
 
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()
     removed = 0
-
-    def erased(value) -> bool:
-        if value is None:
-            return False
-        s = str(value).lower()
-        return any(keyed(key, t) in tomb for m in TOKEN_RE.finditer(s) for t in _token_tokens(m.group(0)))
-
     try:
         with duckdb.connect(str(tmp)) as con:
+            params = load_ledger(con, key, tomb)
             con.execute(f"ATTACH {_lit(str(path))} AS old (READ_ONLY)")
-            con.create_function("cdw_erased", erased, ["VARCHAR"], "BOOLEAN", side_effects=False)
-            rels = con.execute("SELECT DISTINCT table_schema, table_name FROM information_schema.tables "
-                               "WHERE table_catalog = 'old' ORDER BY 1, 2").fetchall()
-            for schema, table in rels:
+            conds = {(schema, table): erased_rows_condition(con, f"old.{_q(schema)}.{_q(table)}", schema, table,
+                                                            columns, params)
+                     for (schema, table), columns in tables_of(con, "old").items()}
+            if not any(conds.values()):
+                return 0
+            for (schema, table), cond in conds.items():
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)}")
-                cols = [c for (c,) in con.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'old' AND table_schema = ? "
-                    "AND table_name = ? ORDER BY ordinal_position", [schema, table]).fetchall()]
-                conds = [f"coalesce(cdw_erased(CAST({_q(c)} AS VARCHAR)), false)" for c in cols]
-                where = " OR ".join(conds)
-                n_old = con.execute(f"SELECT count(*) FROM old.{_q(schema)}.{_q(table)}").fetchone()[0]
-                con.execute(f"CREATE TABLE {_q(schema)}.{_q(table)} AS SELECT * FROM old.{_q(schema)}.{_q(table)} "
-                            f"WHERE NOT ({where})")
+                rel = f"old.{_q(schema)}.{_q(table)}"
+                where = f"WHERE NOT coalesce({cond}, false)" if cond else ""
+                n_old = con.execute(f"SELECT count(*) FROM {rel}").fetchone()[0]
+                con.execute(f"CREATE TABLE {_q(schema)}.{_q(table)} AS SELECT * FROM {rel} {where}")
                 removed += n_old - con.execute(f"SELECT count(*) FROM {_q(schema)}.{_q(table)}").fetchone()[0]
             con.execute("DETACH old")
+            con.execute("DROP TABLE tomb")
             con.execute("CHECKPOINT")
         os.replace(tmp, path)
     finally:

@@ -12,10 +12,11 @@ import dagster as dg
 import duckdb
 
 from orchestration import settings
-from orchestration.defs.exports.crm import CrmClient, CrmError, write_back
-from orchestration.defs.quality.checks import gates_upstream_of
+from orchestration.defs.exports.crm import CrmClient, CrmError, crm_writeback_state, load_state, write_back
+from orchestration.defs.quality.checks import behind_the_whole_gate
 from orchestration.files import write_export
 from orchestration.governance import audit
+from orchestration.governance.erasure import tombstoned_contacts
 from orchestration.governance.hashing import hashed
 
 EMAIL_AUDIENCE_COLUMNS = ["customer_id", "email", "first_name", "last_name", "country"]
@@ -26,8 +27,9 @@ AD_AUDIENCE = dg.AssetKey(["marts", "ad_audience"])
 CONSENT_LEDGER = dg.AssetKey(["marts", "consent_ledger"])
 
 
-def _gate_results(context: dg.AssetExecutionContext, table_keys: list[dg.AssetKey]) -> dict:
-    """The checks evaluated in this run on the tables this export reads (GX suites and dbt tests)."""
+def _gate_results(context: dg.AssetExecutionContext) -> dict:
+    """The checks evaluated in this run on every table this export waited for (GX suites and dbt tests)."""
+    table_keys = {dep.asset_key for dep in context.assets_def.specs_by_key[context.asset_key].deps}
     records = context.instance.get_records_for_run(
         run_id=context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=100_000
     ).records
@@ -39,14 +41,13 @@ def _gate_results(context: dg.AssetExecutionContext, table_keys: list[dg.AssetKe
     return dict(sorted(results.items()))
 
 
-def _export(context, name: str, header: list[str], rows: list, destination: str, purpose: str,
-            reads: list[dg.AssetKey]) -> dg.MaterializeResult:
+def _export(context, name: str, header: list[str], rows: list, destination: str, purpose: str) -> dg.MaterializeResult:
     folder = settings.exports_dir() / name
     manifest = write_export(folder, name, header, rows, {
         "destination": destination,
         "consent_purpose": purpose,
         "run_id": context.run.run_id,
-        "gate_results": _gate_results(context, reads),
+        "gate_results": _gate_results(context),
     })
     audit.record("data_export", target=name, rows=manifest["rows"], run_id=context.run.run_id,
                  destination=destination, consent_purpose=purpose, sha256=manifest["sha256"])
@@ -62,8 +63,8 @@ def _export(context, name: str, header: list[str], rows: list, destination: str,
     key=["exports", "email_audience"],
     group_name="exports",
     # Blocking checks hold back only the *direct* downstream of the checked asset, so an export
-    # names every gated table it is derived from (marts and staging), not only the one it reads.
-    deps=gates_upstream_of(EMAIL_AUDIENCE, CUSTOMERS, CONSENT_LEDGER),
+    # waits for every gated table (raw, staging, identity, marts), not only the ones it reads.
+    deps=behind_the_whole_gate(EMAIL_AUDIENCE, CUSTOMERS, CONSENT_LEDGER),
     description="CSV of people with email-marketing consent and a valid email, for the email "
     "platform, with a manifest (rows, sha256, run id, gate results). Written atomically; only "
     "after the quality gate on marts.email_audience passed.",
@@ -74,8 +75,7 @@ def email_audience_export(context: dg.AssetExecutionContext) -> dg.MaterializeRe
         rows = con.execute(
             f"SELECT {', '.join(EMAIL_AUDIENCE_COLUMNS)} FROM marts.email_audience ORDER BY customer_id"
         ).fetchall()
-    return _export(context, "email_audience", EMAIL_AUDIENCE_COLUMNS, rows, "email_platform", "email_marketing",
-                   [EMAIL_AUDIENCE, CUSTOMERS, CONSENT_LEDGER])
+    return _export(context, "email_audience", EMAIL_AUDIENCE_COLUMNS, rows, "email_platform", "email_marketing")
 
 
 def ad_audience_rows(con, platform: str) -> tuple[list[str], list[tuple]]:
@@ -98,7 +98,7 @@ def build_ad_audience_export(platform: str, title: str) -> dg.AssetsDefinition:
         key_prefix=["exports"],
         name=platform,
         group_name="exports",
-        deps=gates_upstream_of(AD_AUDIENCE, CUSTOMERS, CONSENT_LEDGER),
+        deps=behind_the_whole_gate(AD_AUDIENCE, CUSTOMERS, CONSENT_LEDGER),
         description=f"{title} audience: SHA-256 of the email and phone of every person whose `ads` "
         f"consent holds, normalized by {title}'s documented rules (orchestration/governance/hashing.py); "
         "atomic CSV with a manifest; only after the quality gate passed.",
@@ -107,7 +107,7 @@ def build_ad_audience_export(platform: str, title: str) -> dg.AssetsDefinition:
     def _ad_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
             header, rows = ad_audience_rows(con, platform)
-        return _export(context, platform, header, rows, platform, "ads", [AD_AUDIENCE, CUSTOMERS, CONSENT_LEDGER])
+        return _export(context, platform, header, rows, platform, "ads")
 
     return _ad_export
 
@@ -123,10 +123,21 @@ def _has(con, schema: str, table: str) -> bool:
                        [schema, table]).fetchone()[0] > 0
 
 
-def crm_updates(con) -> dict[str, dict]:
-    """CRM contact id -> the properties to write back (lead score, lifecycle stage, segments),
-    from whichever marts exist."""
+# Lead score, lifecycle stage and segments are profiling (GDPR art. 4(4)): the write-back follows
+# the ledger's `analytics` purpose - the one that covers profiling and measurement of a person.
+CRM_WRITEBACK_PURPOSE = "analytics"
+
+
+def crm_updates(con) -> tuple[dict[str, dict], set[str]]:
+    """(CRM contact id -> the properties to write back (lead score, lifecycle stage, segments), for
+    the contacts whose person holds CRM_WRITEBACK_PURPOSE consent; the ids of the CRM contacts
+    whose person does not), from whichever marts exist. No ledger: nobody consents."""
     joins, lead_score, lifecycle = [], "NULL", "cu.lifecycle_stage"
+    consent = "false"
+    if _has(con, "marts", "consent_ledger"):
+        joins.append(f"LEFT JOIN marts.consent_ledger cl ON cl.customer_id = m.customer_id "
+                     f"AND cl.purpose = '{CRM_WRITEBACK_PURPOSE}'")
+        consent = "coalesce(cl.has_consent, false)"
     segments = ["r.rfm_segment"] if _has(con, "marts", "customer_rfm") else []
     if _has(con, "marts", "customer_rfm"):
         joins.append("LEFT JOIN marts.customer_rfm r ON r.customer_id = m.customer_id")
@@ -142,31 +153,33 @@ def crm_updates(con) -> dict[str, dict]:
             segments.append(f"CASE WHEN a_{audience}.customer_id IS NOT NULL THEN '{audience}' END")
     seg_sql = "array_to_string(list_sort(list_filter([" + ", ".join(segments) + "], x -> x IS NOT NULL)), ';')" if segments else "''"
     rows = con.execute(f"""
-        SELECT m.source_record_id, m.customer_id, CAST({lead_score} AS VARCHAR), {lifecycle}, {seg_sql}
+        SELECT m.source_record_id, m.customer_id, CAST({lead_score} AS VARCHAR), {lifecycle}, {seg_sql}, {consent}
         FROM marts.customer_source_records m
         JOIN marts.customers cu ON cu.customer_id = m.customer_id
         {' '.join(joins)}
         WHERE m.source = 'crm_contacts'
         ORDER BY 1""").fetchall()
-    return {
+    updates = {
         contact_id: {"cdw_customer_id": cid, "cdw_lead_score": score or "", "cdw_lifecycle_stage": stage or "",
                      "cdw_segments": segs or ""}
-        for contact_id, cid, score, stage, segs in rows
+        for contact_id, cid, score, stage, segs, consents in rows if consents
     }
+    return updates, {contact_id for contact_id, *_, consents in rows if not consents}
 
 
 CRM_DEPS = [CUSTOMERS, dg.AssetKey(["marts", "customer_source_records"]), dg.AssetKey(["marts", "customer_rfm"]),
-            EMAIL_AUDIENCE, AD_AUDIENCE]
+            EMAIL_AUDIENCE, AD_AUDIENCE, CONSENT_LEDGER]
 
 
 @dg.asset(
     key=["exports", "crm_writeback"],
     group_name="exports",
-    deps=gates_upstream_of(*CRM_DEPS),
-    description="Reverse ETL: lead score, lifecycle stage and segments of every CRM contact pushed to the "
-    "CRM over its batch update API (HubSpot shape), only contacts whose values changed since the last "
-    "send; 429/5xx retried. Base URL and token from CDW_CRM_URL / CDW_CRM_TOKEN; without a URL it "
-    "records 'not configured' and sends nothing.",
+    deps=behind_the_whole_gate(*CRM_DEPS),
+    description="Reverse ETL: lead score, lifecycle stage and segments of the CRM contacts whose person "
+    f"holds `{CRM_WRITEBACK_PURPOSE}` consent (profiling) pushed to the CRM over its batch update API "
+    "(HubSpot shape), only contacts whose values changed since the last send; the CDP's properties on a "
+    "contact whose consent was withdrawn or who was erased are emptied once; 429/5xx retried. Base URL "
+    "and token from CDW_CRM_URL / CDW_CRM_TOKEN; without a URL it records 'not configured' and sends nothing.",
     kinds={"hubspot"},
 )
 def crm_writeback(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
@@ -176,15 +189,20 @@ def crm_writeback(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         return dg.MaterializeResult(metadata={"status": "not configured", "sent": 0})
     token = dg.EnvVar("CDW_CRM_TOKEN").get_value() or ""
     with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
-        updates = crm_updates(con)
+        updates, withheld = crm_updates(con)
+    state_path = crm_writeback_state()
+    # erased people are gone from the marts: their contacts written before are found by keyed hash
+    erased = tombstoned_contacts(set(load_state(state_path)) - updates.keys())
     client = CrmClient(base_url, token)
     try:
-        result = write_back(client, updates, settings.exports_dir() / "crm_writeback" / "state.json")
+        result = write_back(client, updates, state_path, clear=withheld | erased)
     except CrmError as exc:
         raise dg.Failure(f"CRM write-back failed: {exc}") from None
     audit.record("data_export", target="crm_writeback", rows=result["sent"], run_id=context.run.run_id,
-                 destination="crm", consent_purpose="none (legitimate interest: the CRM's own records)")
-    return dg.MaterializeResult(metadata={"status": "sent", **result, "dagster/row_count": result["sent"]})
+                 destination="crm", consent_purpose=CRM_WRITEBACK_PURPOSE, cleared=result["cleared"],
+                 withheld_without_consent=len(withheld))
+    return dg.MaterializeResult(metadata={"status": "sent", **result, "withheld_without_consent": len(withheld),
+                                          "consent_purpose": CRM_WRITEBACK_PURPOSE, "dagster/row_count": result["sent"]})
 
 
 export_assets = [email_audience_export, google_customer_match_export, meta_custom_audience_export, crm_writeback]

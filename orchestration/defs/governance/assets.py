@@ -6,18 +6,18 @@ import dagster as dg
 
 from orchestration.defs.dbt.assets import warehouse_dbt_models
 from orchestration.defs.exports.assets import export_assets
-from orchestration.defs.quality.checks import gates_upstream_of
-from orchestration.governance import audit, config, erasure, snapshot
+from orchestration.defs.quality.checks import behind_the_whole_gate
+from orchestration.governance import audit, config, crm_erasure, erasure, snapshot
 
-# Every mart: blocking checks hold back only direct downstream assets, so the snapshot names
-# them all (a failed gate on any of them keeps the last good snapshot in place).
+# Every mart it copies and every gated table: blocking checks hold back only direct downstream
+# assets, so the snapshot names them all (a failed gate anywhere keeps the last good snapshot).
 MART_KEYS = sorted((k for k in warehouse_dbt_models.keys if k.path[0] == "marts"), key=lambda k: k.path)
 
 
 @dg.asset(
     key=["governance", "analyst_snapshot"],
     group_name="governance",
-    deps=gates_upstream_of(*MART_KEYS),  # and the gated staging tables they derive from
+    deps=behind_the_whole_gate(*MART_KEYS),
     description="Read-only copy of the analyst-facing schemas (CDW_SNAPSHOT_SCHEMAS, default marts) in "
     "$CDW_HOME/analytics.duckdb, swapped in atomically after the quality gate passed; `cdw sql` reads it. "
     "PII columns (meta pii in dbt, plus known names) are masked unless CDW_SNAPSHOT_PII=full.",
@@ -57,10 +57,42 @@ def erasure_verification(context: dg.AssetExecutionContext) -> dg.MaterializeRes
         raise dg.Failure(f"erased people still found in: {locations}",
                          metadata={"erasures": n, "locations": locations})
     return dg.MaterializeResult(metadata={"erasures": n, "locations_scanned": result["locations_scanned"],
-                                          "compacted": compacted,
+                                          "tables_scanned": result["tables_scanned"],
+                                          "rows_scanned": result["rows_scanned"],
+                                          "files_scanned": result["files_scanned"], "compacted": compacted,
                                           "status": "no erased identifier anywhere"})
 
 
-governance_assets = [analyst_snapshot, erasure_verification]
+@dg.asset(
+    key=["governance", "crm_erasure"],
+    group_name="governance",
+    description="Erasure at the source: sends the CRM's GDPR delete (POST /crm/v3/objects/contacts/gdpr-delete) "
+    "for every CRM contact of an erased person queued in governance/crm_deletions.json (contact ids sealed "
+    "under CDW_ERASURE_KEY), retrying 429/5xx; what the CRM does not accept stays queued and this asset fails, "
+    "so the next run retries it. CRM API mode only (CDW_CRM_API_URL / CDW_CRM_API_TOKEN).",
+    kinds={"hubspot"},
+)
+def crm_erasure_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    queued = crm_erasure.pending()
+    client = crm_erasure.crm_api_client()
+    if client is None:
+        if queued:
+            raise dg.Failure(f"{len(queued)} CRM deletion(s) of erased people are queued but CRM API mode is not "
+                             f"configured ({crm_erasure.URL_ENV} unset): they stay queued until it is")
+        return dg.MaterializeResult(metadata={"status": f"not configured ({crm_erasure.URL_ENV} unset)",
+                                              "erasures_pending": 0})
+    if not queued:
+        return dg.MaterializeResult(metadata={"status": "nothing to delete", "erasures_pending": 0})
+    result = crm_erasure.process(client, run_id=context.run.run_id)
+    if result["erasures_pending"]:
+        raise dg.Failure(
+            f"CRM GDPR delete pending for {result['erasures_pending']} erasure(s) "
+            f"({result['contacts_pending']} contact(s)): {result['error']}; kept in governance/crm_deletions.json "
+            "and retried by the next run",
+            metadata={k: v for k, v in result.items() if v is not None})
+    return dg.MaterializeResult(metadata={"status": "deleted at the CRM", **{k: v for k, v in result.items() if v is not None}})
+
+
+governance_assets = [analyst_snapshot, erasure_verification, crm_erasure_asset]
 
 __all__ = ["governance_assets", "config"]

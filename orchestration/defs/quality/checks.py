@@ -6,7 +6,7 @@ are shown in the UI but let the run go on. Every evaluation is appended to
 quality.gate_history, the memory of the last good run (volume check, delivery window).
 
 Dagster blocks only the *direct* downstream of a checked asset: an asset that must never run
-on data that failed a gate upstream lists `gates_upstream_of(<what it reads>)` in its deps.
+on data that failed any gate lists `gated_asset_keys()` in its deps.
 """
 
 
@@ -27,26 +27,10 @@ def gated_asset_keys() -> list[dg.AssetKey]:
     return sorted({_asset_key(m.TABLE) for m in suite_modules()}, key=lambda k: k.to_user_string())
 
 
-def gates_upstream_of(*keys: dg.AssetKey) -> list[dg.AssetKey]:
-    """`keys` plus every gated table dbt builds upstream of them, for the deps of an asset that must
-    not run on data that failed a gate anywhere upstream (an export, the analyst snapshot).
-
-    Blocking holds back only the direct downstream of the checked asset: a failed suite on a
-    staging table (built in the same dbt step as the marts) would otherwise let the exports of the
-    marts derived from it run. Raw tables are left out: their gates already hold back the dbt step.
-    """
-    from orchestration.defs.dbt.assets import warehouse_dbt_models
-
-    upstream = warehouse_dbt_models.asset_deps
-    seen: set[dg.AssetKey] = set()
-    todo = list(keys)
-    while todo:
-        key = todo.pop()
-        if key not in seen:
-            seen.add(key)
-            todo.extend(upstream.get(key, ()))
-    gated = set(gated_asset_keys()) & set(warehouse_dbt_models.keys)
-    return [*keys, *sorted((seen & gated) - set(keys), key=lambda k: k.to_user_string())]
+def behind_the_whole_gate(*reads: dg.AssetKey) -> list[dg.AssetKey]:
+    """Deps of an asset that publishes (an export, the analyst snapshot): what it reads plus every
+    gated table, so a blocking failure anywhere - raw, staging, identity or marts - holds it back."""
+    return sorted({*reads, *gated_asset_keys()}, key=lambda k: k.to_user_string())
 
 
 def _result(e) -> str:
