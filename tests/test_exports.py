@@ -103,9 +103,17 @@ def test_exports_only_carry_consenting_people(demo):
         "SELECT c.email FROM marts.customers c JOIN marts.consent_ledger l USING (customer_id) "
         "WHERE l.purpose = 'email_marketing' AND l.consent_status = 'withdrawn' AND c.email IS NOT NULL")}
     assert withdrawn and not (emails & withdrawn)
-    # the demo has no web consent events: nobody has ads consent, so the ad files are empty
-    meta = (demo.home / "exports/meta_custom_audience/meta_custom_audience.csv").read_text().splitlines()
-    assert meta == ["email,phone"]
+    # ads consent comes from the demo's cookie banner (web "Consent Updated" events)
+    meta = {r["email"] for r in csv.DictReader(open(demo.home / "exports/meta_custom_audience/meta_custom_audience.csv"))}
+
+    def ads(status_sql: str) -> set[str]:
+        return {hashlib.sha256(e.strip().lower().encode()).hexdigest() for (e,) in demo.sql(
+            "SELECT c.email FROM marts.customers c JOIN marts.consent_ledger l USING (customer_id) "
+            f"WHERE l.purpose = 'ads' AND {status_sql} AND c.email IS NOT NULL")}
+
+    assert meta and meta - {""} <= ads("l.has_consent")
+    refused = ads("NOT l.has_consent")
+    assert refused and not (meta & refused)
 
 
 def test_crm_writeback_not_configured_by_default(demo):
@@ -147,9 +155,12 @@ def test_crm_writeback_is_idempotent_and_retries(demo, hubspot, tmp_path):
 
     (n_contacts,) = demo.sql("SELECT count(*) FROM marts.customer_source_records WHERE source = 'crm_contacts'")[0]
     with duckdb.connect(str(demo.warehouse), read_only=True) as con:
-        nobody, withheld = crm_updates(con)
-    # the demo has no analytics (profiling) consent signal: nothing may be pushed
-    assert nobody == {} and len(withheld) == n_contacts
+        some, withheld = crm_updates(con)
+        (consenting,) = con.execute(
+            "SELECT count(*) FROM marts.customer_source_records r JOIN marts.consent_ledger l USING (customer_id) "
+            "WHERE r.source = 'crm_contacts' AND l.purpose = ? AND l.has_consent", [CRM_WRITEBACK_PURPOSE]).fetchone()
+    # only contacts whose person gave analytics (profiling) consent - the demo's cookie banner - are pushed
+    assert 0 < len(some) == consenting < n_contacts and len(some) + len(withheld) == n_contacts
     # a copy of the warehouse where everyone granted it
     warehouse = tmp_path / "consented.duckdb"
     shutil.copy(demo.warehouse, warehouse)
