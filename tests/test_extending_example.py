@@ -258,6 +258,11 @@ def test_docs_extending_example_adds_a_source_end_to_end(tmp_path):
     assert "support_requesters:9001" in explained.stdout
     assert f"crm_contacts:{tickets['by_email']['hs_object_id']}" in explained.stdout
 
+    # erasure covers the new source through its declared identifiers
+    covered = copy.report("from orchestration.governance.erasure import RAW_IDENTIFIERS as R; import json; "
+                          "print('RESULT ' + json.dumps(R.get('support_tickets')))")
+    assert covered == {"email": ["requester_email"], "phone": ["requester_phone"]}
+
     # a ticket updated before it was opened passes the contract but not the suite: the exports wait
     manifest = home / "exports" / "email_audience" / "email_audience.manifest.json"
     good_manifest = manifest.read_text()

@@ -157,3 +157,17 @@ def test_optional_deal_term_column_older_files_load_and_unreadable_terms_are_kep
     # an unreadable term does not cost the deal: staging falls back to the default term
     terms = con.execute("SELECT hs_object_id, contract_term_months FROM raw.crm_deals ORDER BY 1").fetchall()
     assert terms == [("1", None), ("2", "24"), ("3", "two years")]
+
+
+def test_contract_identifiers_name_real_columns_and_known_kinds(tmp_path):
+    from orchestration.extract.contracts import ContractError, load_contracts
+
+    base = "sources:\n  t:\n    system: s\n    format: csv\n    path: t/*.csv\n    columns: [id, mail]\n"
+    ok = tmp_path / "ok.yml"
+    ok.write_text(base + "    identifiers: {email: [mail]}\n")
+    assert load_contracts(ok)["t"].identifiers == {"email": ("mail",)}
+    for bad, message in (("{email: [nope]}", "'nope' is not a column"), ("{iban: [mail]}", "unknown kind 'iban'")):
+        path = tmp_path / "bad.yml"
+        path.write_text(base + f"    identifiers: {bad}\n")
+        with pytest.raises(ContractError, match=message):
+            load_contracts(path)

@@ -11,6 +11,8 @@ import yaml
 from orchestration.settings import SOURCES_FILE
 
 VALID_TYPES = {"date", "timestamp", "number", "integer", "boolean"}
+# Kinds of personal identifiers a source may carry (`identifiers:`): what an erasure deletes by
+IDENTIFIER_KINDS = {"email", "phone", "crm_contact", "email_member", "web_anonymous", "web_user"}
 
 
 class ContractError(ValueError):
@@ -32,6 +34,9 @@ class SourceContract:
     past_only: tuple[str, ...] = ()  # date/timestamp fields that cannot lie in the future
     partitioned: str | None = None  # "daily": loaded per delivery day (orchestration/partitions.py)
     fresh_within_hours: float = 26  # a delivery is expected this often: Dagster warns after it, fails after twice
+    # personal identifiers per kind: csv column names, or JSON paths ($.traits.email) for jsonl
+    identifiers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    phone_region: str | None = None  # csv column with the country national phone numbers belong to
 
     @property
     def table(self) -> str:
@@ -61,6 +66,19 @@ def _parse(name: str, spec: dict) -> SourceContract:
         unknown = fields - set(columns)
         if unknown:
             raise ContractError(f"sources.yml: {name}: {sorted(unknown)} not in columns")
+    identifiers = {k: tuple(v if isinstance(v, list) else [v]) for k, v in (spec.get("identifiers") or {}).items()}
+    for kind, fields_ in identifiers.items():
+        if kind not in IDENTIFIER_KINDS:
+            raise ContractError(f"sources.yml: {name}.identifiers: unknown kind {kind!r} "
+                                f"(one of {sorted(IDENTIFIER_KINDS)})")
+        for f in fields_:
+            if fmt == "csv" and f not in columns:
+                raise ContractError(f"sources.yml: {name}.identifiers.{kind}: {f!r} is not a column")
+            if fmt == "jsonl" and not str(f).startswith("$."):
+                raise ContractError(f"sources.yml: {name}.identifiers.{kind}: {f!r} is not a JSON path ($.field)")
+    phone_region = spec.get("phone_region")
+    if phone_region is not None and phone_region not in columns:
+        raise ContractError(f"sources.yml: {name}.phone_region: {phone_region!r} is not a column")
     partitioned = spec.get("partitioned")
     if partitioned not in (None, "daily"):
         raise ContractError(f"sources.yml: {name}: partitioned must be 'daily' or absent, got {partitioned!r}")
@@ -78,6 +96,8 @@ def _parse(name: str, spec: dict) -> SourceContract:
         past_only=past_only,
         partitioned=partitioned,
         fresh_within_hours=float(spec.get("fresh_within_hours", 26)),
+        identifiers=identifiers,
+        phone_region=phone_region,
     )
 
 

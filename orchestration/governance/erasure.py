@@ -47,24 +47,30 @@ COUNTRY_ISO2 = {
     "BELGIUM": "BE",
 }
 
-# Where each raw source carries identifiers: kind -> SQL expressions over the raw row.
-# email / strong ids delete the row; a phone alone is nulled (CSV) - a shared switchboard
-# number must not take a colleague's record with it - or deletes the event (JSON).
+# Where each raw source carries identifiers (sources.yml `identifiers:`): kind -> SQL
+# expressions over the raw row. email / strong ids delete the row; a phone alone is nulled
+# (CSV) - a shared switchboard number must not take a colleague's record with it - or deletes
+# the event (JSON).
 _J = "json_extract_string(payload, '{}')"
-RAW_IDENTIFIERS: dict[str, dict[str, list[str]]] = {
-    "crm_contacts": {"email": ["email"], "phone": ["phone", "mobilephone"], "crm_contact": ["hs_object_id"]},
-    "crm_deals": {"crm_contact": ["associated_contact_id"]},
-    "email_members": {"email": ["email_address"], "phone": ["phone"], "email_member": ["member_id"]},
-    "email_events": {"email": ["email_address"], "email_member": ["member_id"]},
-    "web_events": {
-        "email": [_J.format("$.traits.email"), _J.format("$.context.traits.email")],
-        "phone": [_J.format("$.traits.phone"), _J.format("$.context.traits.phone")],
-        "web_anonymous": [_J.format("$.anonymousId")],
-        "web_user": [_J.format("$.userId")],
-    },
-}
-RAW_COUNTRY = {"crm_contacts": "country"}
-CSV_SOURCES_WITH_NULLABLE_PHONE = {"crm_contacts", "email_members"}
+
+
+def _raw_identifiers() -> tuple[dict[str, dict[str, list[str]]], dict[str, str], set[str]]:
+    from orchestration.extract.contracts import contracts
+
+    identifiers, country, nullable_phone = {}, {}, set()
+    for name, c in contracts().items():
+        if not c.identifiers:
+            continue
+        identifiers[name] = {kind: [_J.format(f) if c.format == "jsonl" else f for f in fields_]
+                             for kind, fields_ in c.identifiers.items()}
+        if c.phone_region:
+            country[name] = c.phone_region
+        if c.format == "csv" and "phone" in c.identifiers:
+            nullable_phone.add(name)
+    return identifiers, country, nullable_phone
+
+
+RAW_IDENTIFIERS, RAW_COUNTRY, CSV_SOURCES_WITH_NULLABLE_PHONE = _raw_identifiers()
 
 # Columns of derived tables that hold ids of a kind (scan)
 ID_COLUMNS = {
