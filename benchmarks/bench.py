@@ -213,7 +213,8 @@ def bench_scale(name: str, people: int, root: Path) -> dict:
     # cold: empty warehouse and exports (run history kept: it is the operator's, not the data)
     for p in (home / "warehouse.duckdb", home / "warehouse.duckdb.wal", home / "analytics.duckdb"):
         p.unlink(missing_ok=True)
-    shutil.rmtree(home / "exports", ignore_errors=True)
+    for d in ("exports", "governance", "state"):  # the previous bench's erasures must not apply
+        shutil.rmtree(home / d, ignore_errors=True)
     stage_file = home / "bench_stages_full.json"
     wall, peak, rc = run_measured([sys.executable, "-m", "benchmarks.run_once", str(stage_file)], env, home / "bench_full.log")
     results["full"] = {"wall_s": round(wall, 2), "peak_rss_mb": peak, "ok": rc == 0, **_stages(stage_file, total_rows)}
@@ -234,6 +235,12 @@ def bench_scale(name: str, people: int, root: Path) -> dict:
         dbt_env, home / "bench_dbt.log")
     results["dbt_build_alone"] = {"wall_s": round(wall, 2), "peak_rss_mb": peak, "ok": rc == 0}
     print(f"  dbt build alone: {wall:.1f}s", flush=True)
+
+    # erasure at this scale (changes the home: erases a few people; the next bench starts cold)
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.erasure_scan", str(home)], env=env,
+                          capture_output=True, text=True, cwd=REPO)
+    results["erasure"] = json.loads(proc.stdout) if proc.returncode == 0 else {"error": proc.stderr[-500:]}
+    print(f"  erasure: {results['erasure']}", flush=True)
 
     full = results["full"]
     results["ratios"] = {
@@ -296,6 +303,10 @@ def markdown(all_results: list[dict]) -> str:
     row("Dagster overhead outside steps (s)", lambda r: r["ratios"]["dagster_overhead_s"])
     row("µs per input row (full)", lambda r: r["per_input_row"]["us_per_row"])
     row("RSS bytes per input row", lambda r: r["per_input_row"]["rss_bytes_per_row"])
+    row("erasure: request, 3 people (s)", lambda r: r["erasure"]["erase_seconds"])
+    row("erasure: purge of raw, no rebuild (s)", lambda r: r["erasure"]["purge_seconds"])
+    row("erasure: scan of every table + export (s)", lambda r: r["erasure"]["scan_seconds"])
+    row("erasure: rows scanned", lambda r: r["erasure"]["scan_rows_scanned"])
     row("identity precision", lambda r: (r["full"].get("identity_accuracy") or {}).get("precision"))
     row("identity recall", lambda r: (r["full"].get("identity_accuracy") or {}).get("recall"))
     return "\n".join(lines)
