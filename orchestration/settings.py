@@ -33,6 +33,24 @@ freshness:
 """
 
 
+# DuckDB's memory ceiling for the warehouse's writers (dbt, the loader): it spills to disk past
+# it instead of growing; the default keeps the whole process tree under the 8 GiB target.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "5GB"
+
+
+def duckdb_memory_limit() -> str:
+    value = os.environ.get("CDW_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT).strip()
+    if not value.replace(".", "", 1).rstrip("KMGTiBkmgtib").isdigit():
+        raise ValueError(f"CDW_DUCKDB_MEMORY_LIMIT={value!r}: give an amount such as 5GB or 500MB")
+    return value
+
+
+def limit_memory(con) -> None:
+    """Apply the memory ceiling to a DuckDB connection (a runtime SET: no instance config, so
+    connections opened elsewhere in the process with default settings do not conflict)."""
+    con.execute(f"SET memory_limit = '{duckdb_memory_limit()}'")
+
+
 def cdw_home() -> Path:
     return Path(os.environ.get("CDW_HOME", "data")).expanduser().resolve()
 

@@ -171,3 +171,14 @@ def test_contract_identifiers_name_real_columns_and_known_kinds(tmp_path):
         path.write_text(base + f"    identifiers: {bad}\n")
         with pytest.raises(ContractError, match=message):
             load_contracts(path)
+
+
+def test_warehouse_connections_carry_the_memory_ceiling(tmp_path, monkeypatch):
+    from orchestration.extract.loader import connect
+
+    monkeypatch.setenv("CDW_DUCKDB_MEMORY_LIMIT", "700MB")
+    with connect(tmp_path / "w.duckdb") as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone()[0] in ("667.5 MiB", "700.0 MB")
+    monkeypatch.setenv("CDW_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match="CDW_DUCKDB_MEMORY_LIMIT"):
+        connect(tmp_path / "w.duckdb")

@@ -608,7 +608,13 @@ def pending_days(con, contract: SourceContract, landing: Path | None = None) -> 
 def connect(warehouse: Path | None = None) -> duckdb.DuckDBPyConnection:
     path = warehouse or settings.warehouse_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path))
+    con = duckdb.connect(str(path))
+    try:
+        settings.limit_memory(con)
+    except ValueError:
+        con.close()
+        raise
+    return con
 
 
 def load_all(landing: Path | None = None, warehouse: Path | None = None) -> dict[str, SourceLoad]:
