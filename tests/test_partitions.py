@@ -123,7 +123,7 @@ def test_a_new_day_is_loaded_by_the_next_run_and_rows_deleted_from_raw_leave_sta
     (folder / f"{new_day.isoformat()}.jsonl").write_text(
         "\n".join(line.replace('"messageId":"', '"messageId":"late-') for line in lines) + "\n")
     assert pending_event_days() == (new_day, partitions.last_day())
-    result = run_pipeline(log_level="WARNING")
+    result = run_pipeline("event_days", log_level="WARNING")  # the days run_pipeline finds pending
     assert result.success
     assert _per_day(events_home)[new_day] == 25
     assert pending_event_days() == (partitions.last_day(), partitions.last_day())  # nothing new
