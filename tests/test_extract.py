@@ -182,3 +182,63 @@ def test_warehouse_connections_carry_the_memory_ceiling(tmp_path, monkeypatch):
     monkeypatch.setenv("CDW_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(ValueError, match="CDW_DUCKDB_MEMORY_LIMIT"):
         connect(tmp_path / "w.duckdb")
+
+
+def _web_event(mid, ts):
+    return f'{{"messageId":"{mid}","type":"page","anonymousId":"a-{mid}","timestamp":"{ts}"}}\n'
+
+
+def test_retention_purges_by_the_typed_event_time_kept_at_load(landing, con, tmp_path, monkeypatch):
+    """Raw keeps each web event's time typed (`_event_at`), so the purge on every load is a column
+    scan instead of a JSON parse of the whole table; a table from before the column gets it filled."""
+    from conftest import use_home
+
+    from orchestration.extract.loader import ensure_raw_table
+    from orchestration.governance import audit
+    from orchestration.governance.erasure import enforce_after_load
+
+    use_home(tmp_path / "home")
+    contract = contracts()["web_events"]
+    # a warehouse written before `_event_at` existed: one old row without it
+    con.execute("CREATE SCHEMA raw; CREATE TABLE raw.web_events (payload VARCHAR, _file VARCHAR, _line BIGINT, "
+                "_load_id VARCHAR, _loaded_at TIMESTAMP, _delivery_day DATE)")
+    con.execute("INSERT INTO raw.web_events VALUES (?, 'web/events/2024-01-01.jsonl', 1, 'l0', now(), '2024-01-01')",
+                [_web_event("m0", "2024-01-01T00:00:00Z").strip()])
+    ensure_raw_table(con, contract)
+    assert con.execute("SELECT _event_at FROM raw.web_events").fetchone()[0].year == 2024
+
+    write(landing / "web/events/2026-10-02.jsonl",
+          _web_event("m1", "2026-10-02T10:00:00Z") + _web_event("m2", "2025-08-01T10:00:00Z")
+          + _web_event("m3", "2025-09-01T10:00:00+02:00"))
+    load_source(con, contract, landing)
+    typed = dict(con.execute("SELECT json_extract_string(payload, '$.messageId'), _event_at FROM raw.web_events").fetchall())
+    assert typed["m3"].isoformat().startswith("2025-09-01") and typed["m3"].utcoffset() is not None
+
+    # 400 days back from the newest event (2026-10-02): m0 (2024) and m2 (2025-08-01) are past it
+    assert enforce_after_load(con, "web_events")["retention_purged_rows"] == 2
+    left = {r[0] for r in con.execute("SELECT json_extract_string(payload, '$.messageId') FROM raw.web_events").fetchall()}
+    assert left == {"m1", "m3"}
+    assert [e["rows"] for e in audit.entries("retention_purge")] == [2]
+
+    monkeypatch.setenv("CDW_RETENTION_WEB_EVENTS_DAYS", "30")  # the operator's override
+    assert enforce_after_load(con, "web_events")["retention_purged_rows"] == 1
+    monkeypatch.setenv("CDW_RETENTION_WEB_EVENTS_DAYS", "a year")
+    with pytest.raises(ValueError, match="CDW_RETENTION_WEB_EVENTS_DAYS must be a whole number"):
+        enforce_after_load(con, "web_events")
+    assert enforce_after_load(con, "crm_contacts")["retention_purged_rows"] == 0  # no retention declared
+
+
+def test_retention_needs_a_typed_time_field(tmp_path):
+    from orchestration.extract.contracts import ContractError, load_contracts
+
+    base = ("sources:\n  t:\n    system: s\n    format: csv\n    path: t/*.csv\n    columns: [id, at, note]\n"
+            "    types: {at: timestamp}\n")
+    ok = tmp_path / "ok.yml"
+    ok.write_text(base + "    retention: {days: 30, by: at}\n")
+    assert (load_contracts(ok)["t"].retention_days, load_contracts(ok)["t"].retention_by) == (30, "at")
+    for bad, message in (("{days: 30, by: note}", "'note' must be a field typed date or timestamp"),
+                         ("{days: 0, by: at}", "positive number of days")):
+        path = tmp_path / "bad.yml"
+        path.write_text(base + f"    retention: {bad}\n")
+        with pytest.raises(ContractError, match=message):
+            load_contracts(path)

@@ -37,6 +37,10 @@ class SourceContract:
     # personal identifiers per kind: csv column names, or JSON paths ($.traits.email) for jsonl
     identifiers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     phone_region: str | None = None  # csv column with the country national phone numbers belong to
+    # `retention: {days: N, by: field}`: rows whose `by` time is more than N days older than the
+    # source's newest are purged on load; raw keeps that time typed in `_event_at` (loader.py)
+    retention_days: int | None = None
+    retention_by: str | None = None
 
     @property
     def table(self) -> str:
@@ -82,6 +86,13 @@ def _parse(name: str, spec: dict) -> SourceContract:
     partitioned = spec.get("partitioned")
     if partitioned not in (None, "daily"):
         raise ContractError(f"sources.yml: {name}: partitioned must be 'daily' or absent, got {partitioned!r}")
+    retention = spec.get("retention") or {}
+    if retention:
+        by = retention.get("by")
+        if types.get(by) not in ("date", "timestamp"):
+            raise ContractError(f"sources.yml: {name}.retention.by: {by!r} must be a field typed date or timestamp")
+        if not isinstance(retention.get("days"), int) or retention["days"] < 1:
+            raise ContractError(f"sources.yml: {name}.retention.days must be a positive number of days")
     return SourceContract(
         name=name,
         system=spec["system"],
@@ -98,6 +109,8 @@ def _parse(name: str, spec: dict) -> SourceContract:
         fresh_within_hours=float(spec.get("fresh_within_hours", 26)),
         identifiers=identifiers,
         phone_region=phone_region,
+        retention_days=retention.get("days"),
+        retention_by=retention.get("by"),
     )
 
 

@@ -36,6 +36,7 @@ from orchestration import partitions, settings
 
 LINEAGE_COLUMNS = ("_file", "_line", "_load_id", "_loaded_at")
 DAY_COLUMN = "_delivery_day"  # partitioned sources only: the partition day of the row's file
+EVENT_TIME_COLUMN = "_event_at"  # sources with a retention: the row's `retention.by` time, typed
 MAX_LINE_BYTES = 32 * 1024 * 1024
 RECORD_SAMPLE_CHARS = 4000  # quarantine keeps the start of an offending record, not megabytes
 MAX_FIELD_CHARS = 64 * 1024  # a CSV field longer than this is a broken export, not a value
@@ -114,6 +115,15 @@ def raw_columns(contract: SourceContract) -> tuple[str, ...]:
     return contract.columns if contract.format == "csv" else ("payload",)
 
 
+def event_time_sql(contract: SourceContract) -> str | None:
+    """SQL of a raw row's event time (the contract's `retention.by` field), over its raw columns."""
+    if contract.retention_by is None:
+        return None
+    field_ = (f"json_extract_string(payload, {lit('$.' + contract.retention_by)})" if contract.format == "jsonl"
+              else q(contract.retention_by))
+    return f"try_cast({field_} AS TIMESTAMPTZ)"
+
+
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, contract: SourceContract) -> None:
     cols = [f"{q(c)} VARCHAR" for c in raw_columns(contract)]
     cols += ["_file VARCHAR", "_line BIGINT", "_load_id VARCHAR", "_loaded_at TIMESTAMP"]
@@ -134,6 +144,10 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, contract: SourceContract) -
         con.execute(  # rows loaded before the source was partitioned: the date in their file name
             f"UPDATE {contract.table} SET {DAY_COLUMN} = coalesce("
             f"try_strptime(regexp_extract(_file, '\\d{{4}}-\\d{{2}}-\\d{{2}}'), '%Y-%m-%d')::DATE, _loaded_at::DATE)")
+    if contract.retention_by and EVENT_TIME_COLUMN not in existing:
+        # the event time retention measures age by, typed at load (rows loaded before the column existed: here, once)
+        con.execute(f"ALTER TABLE {contract.table} ADD COLUMN {EVENT_TIME_COLUMN} TIMESTAMPTZ")
+        con.execute(f"UPDATE {contract.table} SET {EVENT_TIME_COLUMN} = {event_time_sql(contract)}")
 
 
 def _sha256(path: Path) -> str:
@@ -527,9 +541,11 @@ def load_file(con, contract: SourceContract, path: Path, landing: Path) -> FileL
             n_dup = con.execute("SELECT count(*) FROM _dup_lines").fetchone()[0]
             not_dup = " AND _line NOT IN (SELECT _line FROM _dup_lines)" if n_dup else ""
             day_col, day = (f", {DAY_COLUMN}", [partitions.file_day(path)]) if contract.partitioned else ("", [])
+            event_time = event_time_sql(contract)
+            time_col, time_sql = (f", {EVENT_TIME_COLUMN}", f", {event_time}") if event_time else ("", "")
             con.execute(
-                f"INSERT INTO {contract.table} ({cols}, _file, _line, _load_id, _loaded_at{day_col}) "
-                f"SELECT {cols}, ?, _line, ?, ?{', ?' if day else ''} FROM _batch WHERE _reason = ''{not_dup}",
+                f"INSERT INTO {contract.table} ({cols}, _file, _line, _load_id, _loaded_at{day_col}{time_col}) "
+                f"SELECT {cols}, ?, _line, ?, ?{', ?' if day else ''}{time_sql} FROM _batch WHERE _reason = ''{not_dup}",
                 [rel, load_id, now, *day],
             )
             con.execute(

@@ -23,14 +23,6 @@ from pathlib import Path
 
 from orchestration import settings
 
-# Raw rows older than this many days (by the event's own timestamp, counted back from the
-# source's newest event) are purged on every load. Only sources listed here have a retention;
-# None keeps everything.
-RETENTION_DAYS: dict[str, tuple[str, int | None]] = {
-    # source: (SQL expression of the row's event time on raw.<source>, days)
-    "web_events": ("try_cast(json_extract_string(payload, '$.timestamp') AS TIMESTAMPTZ)", 400),
-}
-
 CONSENT_PURPOSES = ("email_marketing", "ads", "analytics")
 
 
@@ -72,10 +64,24 @@ def snapshot_pii_mode() -> str:
 
 
 def retention_days(source: str) -> int | None:
+    """Days raw rows of `source` are kept (by the contract's `retention.by` time, counted back from
+    the source's newest row): `retention:` in sources.yml, overridden by CDW_RETENTION_<SOURCE>_DAYS.
+    None: the source has no retention (no event time to measure age by)."""
+    from orchestration.extract.contracts import contracts
+
+    contract = contracts().get(source)
+    if contract is None or contract.retention_by is None:
+        return None
     env = os.environ.get(f"CDW_RETENTION_{source.upper()}_DAYS")
     if env is not None and env.strip():
-        return int(env)
-    return RETENTION_DAYS.get(source, (None, None))[1]
+        try:
+            days = int(env)
+        except ValueError:
+            raise ValueError(f"CDW_RETENTION_{source.upper()}_DAYS must be a whole number of days, not {env!r}") from None
+        if days < 1:
+            raise ValueError(f"CDW_RETENTION_{source.upper()}_DAYS must be at least 1, not {days}")
+        return days
+    return contract.retention_days
 
 
 def pseudonymization_key() -> str:

@@ -30,7 +30,8 @@ from pathlib import Path
 import duckdb
 
 from orchestration.governance import audit, crm_erasure
-from orchestration.governance.config import access_dir, retention_days, RETENTION_DAYS, snapshot_path, tombstones_path
+from orchestration.extract.loader import EVENT_TIME_COLUMN
+from orchestration.governance.config import access_dir, retention_days, snapshot_path, tombstones_path
 from orchestration.governance.hashing import PLATFORMS, sha256_hex, to_e164
 
 KEY_ENV = "CDW_ERASURE_KEY"
@@ -432,14 +433,16 @@ def enforce_after_load(con, source: str) -> dict:
     if tomb:
         result["registry_rows_erased"] = _erase_from_persistent_schemas(con, key, tomb)
     days = retention_days(source)
-    if days is not None and source in RETENTION_DAYS:
-        ts = RETENTION_DAYS[source][0]
+    if days is not None:
         # Age is measured from the source's newest event: for a live feed that is about now; a
         # replayed or paused feed (the demo data) is not wiped out wholesale as the calendar moves.
-        cutoff = f"(SELECT max({ts}) FROM {table}) - INTERVAL (?) DAY"
-        n = con.execute(f"SELECT count(*) FROM {table} WHERE {ts} < {cutoff}", [days]).fetchone()[0]
+        # The loader keeps each row's event time typed in EVENT_TIME_COLUMN: a column scan, not
+        # a JSON parse of the whole table on every load.
+        ts = EVENT_TIME_COLUMN
+        cutoff = con.execute(f"SELECT max({ts}) - to_days(?::INTEGER) FROM {table}", [days]).fetchone()[0]
+        n = con.execute(f"SELECT count(*) FROM {table} WHERE {ts} < ?", [cutoff]).fetchone()[0] if cutoff else 0
         if n:
-            con.execute(f"DELETE FROM {table} WHERE {ts} < {cutoff}", [days])
+            con.execute(f"DELETE FROM {table} WHERE {ts} < ?", [cutoff])
             audit.record("retention_purge", target=table, rows=n, retention_days=days)
         result["retention_purged_rows"] = n
     if any(result.values()):
