@@ -21,6 +21,18 @@ def test_both_runs_succeed(demo):
         assert expected in keys, f"{expected} not materialized"
 
 
+def test_dbt_tables_carry_their_row_counts_in_the_ui(demo):
+    """Each dbt table's materialization shows its row count (read after dbt exits); views none."""
+    meta = {e.asset_key.to_user_string(): e.materialization.metadata for e in demo.second.get_asset_materialization_events()}
+    for key, table in (("marts/customers", "marts.customers"), ("staging/stg_web__events", "staging.stg_web__events"),
+                       ("marts/customer_source_records", "marts.customer_source_records")):
+        assert meta[key]["dagster/row_count"].value == demo.sql(f"SELECT count(*) FROM {table}")[0][0] > 0, key
+    views = {f"{s}/{t}" for s, t in demo.sql("SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal")}
+    materialized_views = [k for k in views if k in meta]
+    assert "staging/stg_crm__companies" in materialized_views
+    assert not [k for k in materialized_views if "dagster/row_count" in meta[k]]
+
+
 def test_quality_gate_ran_and_passed(demo):
     evaluations = {e.asset_check_key.name: e for e in demo.first.get_asset_check_evaluations()}
     assert evaluations["gx_customers"].passed
