@@ -18,8 +18,7 @@ from orchestration.extract.loader import source_files
 
 full_pipeline = dg.define_asset_job(
     "full_pipeline",
-    selection=dg.AssetSelection.all(),
-    partitions_def=partitions.EVENT_DAYS,
+    selection=dg.AssetSelection.all(),  # partitioned by EVENT_DAYS, inferred from its assets
     description="Everything: extract -> dbt (staging, identity, marts) -> quality gate -> exports, "
     "for a range of event days (the days with new files, up to today).",
     tags={"dagster/max_retries": 1},  # run-level retry (after the step retries of the extract assets)
@@ -27,9 +26,8 @@ full_pipeline = dg.define_asset_job(
 
 event_days = dg.define_asset_job(
     "event_days",
-    selection=dg.AssetSelection.keys(*[c.table.split(".") for c in contracts().values() if c.partitioned])
+    selection=dg.AssetSelection.assets(*[c.table.split(".") for c in contracts().values() if c.partitioned])
     | dg.AssetSelection.assets(event_day_dbt_models),
-    partitions_def=partitions.EVENT_DAYS,
     description="Load and stage the web events of one day (or a back-filled range of days): raw + the "
     "per-day dbt models, idempotent; the marts follow with the next full pipeline run.",
 )
