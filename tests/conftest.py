@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,3 +61,12 @@ def demo(tmp_path_factory) -> DemoRun:
     use_home(home)
     second = run_pipeline()
     return DemoRun(home, first, second, after_first, raw_counts(home / "warehouse.duckdb"))
+
+
+def copy_of_demo(demo: DemoRun, dest: Path) -> Path:
+    """A private CDW_HOME holding the demo's landing files, warehouse, exports and governance state
+    (a fresh Dagster instance): a test that changes things starts from a built warehouse without
+    paying for its own first run."""
+    shutil.copytree(demo.home, dest, ignore=shutil.ignore_patterns("dagster"))
+    use_home(dest)
+    return dest

@@ -6,7 +6,7 @@ import csv
 import json
 import os
 
-from conftest import use_home
+from conftest import copy_of_demo, use_home
 
 CONTACT_COLUMNS = ["hs_object_id", "firstname", "lastname", "email", "phone", "mobilephone", "company",
                    "jobtitle", "address", "city", "state", "zip", "country", "date_of_birth",
@@ -24,22 +24,10 @@ def deliver_contact(landing, name, contact_id, firstname, modified):
                     "createdate": "2026-10-01T00:00:00Z", "lastmodifieddate": modified})
 
 
-def built_home(tmp_path, people: int, seed: int):
-    """A CDW_HOME with generated sources and one successful run."""
-    from orchestration.demo.generator import generate
+def test_failing_gate_blocks_export_and_next_good_run_recovers(demo, tmp_path):
     from orchestration.runner import run_pipeline
 
-    home = tmp_path / "cdw"
-    use_home(home)
-    generate(home / "landing", people=people, seed=seed)
-    assert run_pipeline().success
-    return home
-
-
-def test_failing_gate_blocks_export_and_next_good_run_recovers(tmp_path):
-    from orchestration.runner import run_pipeline
-
-    home = built_home(tmp_path, people=250, seed=5)
+    home = copy_of_demo(demo, tmp_path / "cdw")
     landing = home / "landing"
     export = home / "exports" / "email_audience" / "email_audience.csv"
     manifest = home / "exports" / "email_audience" / "email_audience.manifest.json"
@@ -69,12 +57,12 @@ def test_failing_gate_blocks_export_and_next_good_run_recovers(tmp_path):
 
 
 
-def test_delivery_with_too_many_quarantined_rows_blocks_until_the_source_redelivers(tmp_path):
+def test_delivery_with_too_many_quarantined_rows_blocks_until_the_source_redelivers(demo, tmp_path):
     """A raw gate failure stops the run before dbt: nothing downstream changes, the run names the
     file; the source's corrected delivery lets the next run through with no manual step."""
     from orchestration.runner import run_pipeline
 
-    home = built_home(tmp_path, people=120, seed=7)
+    home = copy_of_demo(demo, tmp_path / "cdw")
     landing = home / "landing"
     manifest = home / "exports" / "email_audience" / "email_audience.manifest.json"
     good_manifest = manifest.read_text()
@@ -110,14 +98,14 @@ def test_delivery_with_too_many_quarantined_rows_blocks_until_the_source_redeliv
     assert json.loads(manifest.read_text())["run_id"] == recovered.run_id
 
 
-def test_failing_staging_gate_holds_back_every_export_and_the_snapshot(tmp_path, monkeypatch):
+def test_failing_staging_gate_holds_back_every_export_and_the_snapshot(demo, tmp_path, monkeypatch):
     """A staging suite fails: no mart built on it, no export, CRM write-back or snapshot happens
     (they wait for the whole gate), the run names the expectation, and the next good run
     publishes again."""
     from orchestration.governance import audit
     from orchestration.runner import run_pipeline
 
-    home = built_home(tmp_path, people=120, seed=13)
+    home = copy_of_demo(demo, tmp_path / "cdw")
     landing = home / "landing"
     published = sorted(p for p in (home / "exports").rglob("*") if p.is_file())
     assert any(p.name.endswith(".manifest.json") for p in published)
