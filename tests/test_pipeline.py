@@ -33,6 +33,19 @@ def test_dbt_tables_carry_their_row_counts_in_the_ui(demo):
     assert not [k for k in materialized_views if "dagster/row_count" in meta[k]]
 
 
+def test_dbt_steps_parse_only_what_changed(demo):
+    """The second run's dbt steps start from the state the first run left (dbt's partial parsing),
+    not from a parse of the whole project."""
+    from orchestration.defs.dbt.project import dbt_project
+
+    project = dbt_project()
+    logs = sorted((project.project_dir / project.target_path).glob(f"*_dbt_models-{demo.second.run_id[:8]}/dbt.log"))
+    assert len(logs) == 2
+    for log in logs:
+        text = log.read_text()
+        assert "Unable to do partial parsing" not in text, log
+
+
 def test_quality_gate_ran_and_passed(demo):
     evaluations = {e.asset_check_key.name: e for e in demo.first.get_asset_check_evaluations()}
     assert evaluations["gx_customers"].passed

@@ -7,6 +7,7 @@ Adding a model needs no Python.
 
 
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -83,8 +84,11 @@ def event_day_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource)
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str]):
+    project = dbt_project()
+    base = Path(project.project_dir) / project.target_path
+    target = base / f"{context.op_execution_context.op.name}-{context.run.run_id[:8]}"
+    _share_partial_parse(base, target)
     try:
-        target = Path(dbt_project().target_path) / f"{context.op_execution_context.op.name}-{context.run.run_id[:8]}"
         invocation = dbt.cli(["build", *args], context=context, target_path=target)
         # Not `.stream().fetch_row_counts()`: on DuckDB it drains dbt in a worker thread while the
         # step's thread polls for results without sleeping (dagster's `imap`), a whole core of the
@@ -99,9 +103,29 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[st
             failure = exc
     finally:
         release_dbt_duckdb_handle()
+        _share_partial_parse(target, base)
     yield from with_row_counts(context, events, invocation.manifest)
     if failure is not None:
         raise failure
+
+
+def _share_partial_parse(source: Path, dest: Path) -> None:
+    """Carry dbt's partial-parse state between a step's own target folder and the project's.
+
+    dbt re-parses the whole project (≈3 s) when its saved state was written for another profile,
+    and the profile holds the warehouse path: state left by a run against another CDW_HOME (a test,
+    the benchmark) or a parse for another target path made every step parse from scratch.
+    Before dbt runs, the step starts from the project's state (dagster-dbt would copy the one of
+    the default `target/` folder, whatever CDW_DBT_TARGET_PATH says); after, the state dbt just
+    wrote becomes the project's, so the next step and run of this warehouse parse only what changed.
+    """
+    state, into = source / "partial_parse.msgpack", dest / "partial_parse.msgpack"
+    if not state.exists() or (into.exists() and into.stat().st_mtime >= state.stat().st_mtime):
+        return
+    dest.mkdir(parents=True, exist_ok=True)
+    tmp = dest / f".partial_parse.{os.getpid()}.tmp"
+    shutil.copy2(state, tmp)
+    os.replace(tmp, into)  # atomic: a concurrent dbt never reads half a file
 
 
 def with_row_counts(context, events: list, manifest: Mapping[str, Any]) -> list:
