@@ -148,3 +148,34 @@ def test_failing_staging_gate_holds_back_every_export_and_the_snapshot(demo, tmp
         assert manifest["run_id"] == recovered.run_id
         assert manifest["gate_results"]["staging/stg_web__events:gx_stg_web__events"] == "passed"
     assert [e["run_id"] for e in audit.entries("snapshot_publish")][-1] == recovered.run_id
+
+
+def test_failing_dbt_test_fails_the_run_keeps_what_dbt_built_and_holds_the_exports(demo, tmp_path):
+    """A dbt data test (severity error) fails: the dbt step fails with dbt's error after reporting
+    what dbt did build (with row counts) and the failed check; dbt skips the models downstream of
+    the failing one, and nothing is exported."""
+    import duckdb
+
+    from orchestration.runner import run_pipeline
+
+    home = copy_of_demo(demo, tmp_path / "cdw")
+    exports_before = {p: p.read_bytes() for p in (home / "exports").rglob("*") if p.is_file()}
+    # a raw deal in a stage the staging model's accepted_values test does not know (written past
+    # the extract's contract, as a buggy loader or a hand edit would)
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute("INSERT INTO raw.crm_deals SELECT * REPLACE ('990000777' AS hs_object_id, 'bogus' AS dealstage) "
+                    "FROM raw.crm_deals LIMIT 1")
+    use_home(home)
+    bad = run_pipeline()
+    assert not bad.success
+    failed_checks = [e for e in bad.get_asset_check_evaluations() if not e.passed]
+    assert [e.asset_check_key.asset_key.to_user_string() for e in failed_checks] == ["staging/stg_crm__deals"]
+    assert "accepted_values" in failed_checks[0].asset_check_key.name
+    materialized = {e.asset_key.to_user_string(): e.materialization.metadata for e in bad.get_asset_materialization_events()}
+    assert "staging/stg_crm__deals" in materialized  # built (a view), then its test failed
+    assert materialized["staging/stg_crm__contacts"]["dagster/row_count"].value > 0  # other branches built, counted
+    assert "marts/deals" not in materialized  # dbt skipped what reads the failing model
+    assert not any(k.startswith("exports/") for k in materialized)
+    failures = [e for e in bad.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert [e.step_key for e in failures] == ["warehouse_dbt_models"]
+    assert {p: p.read_bytes() for p in (home / "exports").rglob("*") if p.is_file()} == exports_before
