@@ -47,7 +47,8 @@ def step_seconds(instance, run_id: str) -> dict[str, float]:
 
 
 def dbt_layer_seconds(target_dir: Path, run_id: str) -> dict[str, float]:
-    """Execution time per dbt layer of the run's dbt invocations (event-day and warehouse models)."""
+    """Execution time per dbt layer of the run's dbt invocations (event-day and warehouse models);
+    `identity` is the part of `intermediate` that resolves identities (int_identity_* models)."""
     runs = list(target_dir.glob(f"*_dbt_models-{run_id[:8]}/run_results.json"))
     if not runs:
         return {}
@@ -62,6 +63,8 @@ def dbt_layer_seconds(target_dir: Path, run_id: str) -> dict[str, float]:
             rel = (r.get("relation_name") or "").replace('"', "").split(".")
             layer = rel[1] if len(rel) >= 3 else "other"
         layers[layer] += r.get("execution_time") or 0
+        if uid.split(".")[-1].startswith("int_identity_"):  # identity resolution, within intermediate
+            layers["identity"] += r.get("execution_time") or 0
     return {k: round(v, 2) for k, v in layers.items()}
 
 
