@@ -34,11 +34,12 @@ def ensure(con) -> None:
         new_customer_id varchar not null, reason varchar not null)""")
 
 
-def assign(con, records: pd.DataFrame, reasons: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def assign(con, records: pd.DataFrame, reasons=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """records: record_key, component, anchor_record_key. Returns (records + customer_id, merges).
 
     Writes the registry (ids, births, run, merges) through `con`. `reasons` maps a component
-    label to the text logged when profiles merge in it."""
+    label to the text logged when profiles merge in it: a dict, or a function given the labels of
+    the components where profiles merged (so reasons are worked out for those only)."""
     ensure(con)
     run = con.execute(f"select coalesce(max(run), 0) + 1 from {SCHEMA}.runs").fetchone()[0]
     con.execute(f"insert into {SCHEMA}.runs values (?, now(), ?, null, null)", [run, len(records)])
@@ -57,36 +58,37 @@ def assign(con, records: pd.DataFrame, reasons: dict | None = None) -> tuple[pd.
     """).df()
     con.unregister("registry_records")
 
-    chosen: dict = {}
-    taken: set = set()
+    # Vectorized: at a million people a Python loop over components costs tens of seconds.
+    chosen = pd.Series(dtype=object)  # component -> customer_id
     if len(known):
         # each id goes to the component holding most of its records (split), then oldest id wins per component
         known = known.sort_values(["customer_id", "records_with_id", "anchor_record_key"], ascending=[True, False, True])
         owner = known.drop_duplicates("customer_id")[["customer_id", "component"]]
         owned = known.merge(owner, on=["customer_id", "component"])
-        owned = owned.sort_values(["component", "born_run", "customer_id"])
-        for component, group in owned.groupby("component", sort=False):
-            chosen[component] = group["customer_id"].iloc[0]
-        taken = set(chosen.values())
-    anchors = records.drop_duplicates("component").set_index("component")["anchor_record_key"]
-    for component, anchor in anchors.items():
-        if component in chosen:
-            continue
+        oldest = owned.sort_values(["component", "born_run", "customer_id"]).drop_duplicates("component")
+        chosen = pd.Series(oldest["customer_id"].to_numpy(), index=oldest["component"].to_numpy())
+    taken = set(chosen.to_numpy())
+    anchors = records.drop_duplicates("component")
+    anchors = anchors[~anchors["component"].isin(chosen.index)]
+    fresh = {}
+    for component, anchor in zip(anchors["component"].to_numpy(), anchors["anchor_record_key"].to_numpy()):
         candidate, n = derive_customer_id(anchor), 1
-        while candidate in taken:
+        while candidate in taken:  # an id another profile holds: the next one
             candidate, n = derive_customer_id(f"{anchor}#{n}"), n + 1
-        chosen[component] = candidate
+        fresh[component] = candidate
         taken.add(candidate)
+    chosen = pd.concat([chosen, pd.Series(fresh, dtype=object)]) if fresh else chosen
 
     out = records.copy()
     out["customer_id"] = out["component"].map(chosen)
 
     merges = pd.DataFrame(columns=["old_customer_id", "new_customer_id", "reason"])
     if len(known):
-        lost = known[~known["customer_id"].isin(taken)].copy()
+        lost = known[~known["customer_id"].isin(chosen.to_numpy())].copy()
         lost = lost.sort_values(["customer_id", "records_with_id"], ascending=[True, False]).drop_duplicates("customer_id")
         lost["new_customer_id"] = lost["component"].map(chosen)
-        lost["reason"] = [(reasons or {}).get(c, "shared identifier") for c in lost["component"]]
+        why = reasons(list(lost["component"].unique())) if callable(reasons) else (reasons or {})
+        lost["reason"] = [why.get(c, "shared identifier") for c in lost["component"]]
         merges = lost.rename(columns={"customer_id": "old_customer_id"})[["old_customer_id", "new_customer_id", "reason"]]
 
     con.register("registry_out", out[["record_key", "customer_id"]])
@@ -104,5 +106,5 @@ def assign(con, records: pd.DataFrame, reasons: dict | None = None) -> tuple[pd.
         con.register("registry_merges", merges)
         con.execute(f"insert into {SCHEMA}.customer_merges select {run}, now(), old_customer_id, new_customer_id, reason from registry_merges")
         con.unregister("registry_merges")
-    con.execute(f"update {SCHEMA}.runs set customers = ?, merges = ? where run = ?", [len(set(chosen.values())), len(merges), run])
+    con.execute(f"update {SCHEMA}.runs set customers = ?, merges = ? where run = ?", [chosen.nunique(), len(merges), run])
     return out, merges

@@ -20,16 +20,20 @@ from orchestration.identity import registry
 from orchestration.identity.graph import CUSTOMER_ID_PREFIX, component_labels, derive_customer_id  # noqa: F401
 
 
-def merge_reasons(records: pd.DataFrame, edges: pd.DataFrame, matches: pd.DataFrame) -> dict:
-    """Component label -> how its records were joined (identifier types, probabilistic matches)."""
-    by_record = records.set_index("record_key")["component"]
-    kinds = (edges.assign(component=edges["record_key"].map(by_record))
+def merge_reasons(records: pd.DataFrame, edges: pd.DataFrame, matches: pd.DataFrame, components: list) -> dict:
+    """Component label -> how its records were joined (identifier types, probabilistic matches),
+    for the given components (those where profiles merged: few, even among a million)."""
+    in_scope = records[records["component"].isin(components)]
+    by_record = in_scope.set_index("record_key")["component"]
+    scoped = edges[edges["record_key"].isin(by_record.index)]
+    kinds = (scoped.assign(component=scoped["record_key"].map(by_record))
              .groupby("component")["identifier_type"].agg(lambda s: sorted(set(s))))
     reasons: dict = {}
     for component, types in kinds.items():
         reasons[component] = "shared identifier: " + ", ".join(types)
-    if len(matches):
-        m = matches.assign(component=matches["record_key_left"].map(by_record))
+    m = matches[matches["record_key_left"].isin(by_record.index)]
+    if len(m):
+        m = m.assign(component=m["record_key_left"].map(by_record))
         for component, group in m.groupby("component"):
             text = f"probabilistic match (p={group['match_probability'].min():.4f})"
             reasons[component] = (reasons[component] + "; " + text) if component in reasons else text
@@ -52,7 +56,7 @@ def model(dbt, session):
     records["anchor_record_key"] = by_component.transform("min")
     records["component_size"] = by_component.transform("size").astype("int64")
 
-    records, _ = registry.assign(session, records, merge_reasons(records, edges, matches))
+    records, _ = registry.assign(session, records, lambda merged: merge_reasons(records, edges, matches, merged))
     return records[
         ["source", "source_record_id", "record_key", "customer_id", "anchor_record_key", "component_size"]
     ].sort_values("record_key", ignore_index=True)
