@@ -278,7 +278,8 @@ def _stage_csv(con, contract: SourceContract, path: Path) -> tuple[int, str]:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _batch AS
-        SELECT *, {_reason_sql(contract, field_sql, too_long)} AS _reason, {record} AS _record FROM _parsed
+        SELECT *, CASE WHEN _reason <> '' THEN {record} END AS _record  -- kept for quarantine only
+        FROM (SELECT *, {_reason_sql(contract, field_sql, too_long)} AS _reason FROM _parsed)
         """
     )
     return con.execute("SELECT count(*) FROM _parse_rejects").fetchone()[0], "; ".join(notes)
@@ -434,11 +435,13 @@ def _stage_jsonl(con, contract: SourceContract, path: Path) -> tuple[int, str]:
         _read_lines_by_python(con, path)
     else:
         con.execute("CREATE OR REPLACE TEMP TABLE _parse_rejects (_line BIGINT, _reason VARCHAR, _record VARCHAR)")
-    if not con.execute("SELECT count(*) FROM _lines WHERE trim(_record) <> ''").fetchone()[0] and not con.execute(
+    if not con.execute("SELECT 1 FROM _lines WHERE trim(_record) <> '' LIMIT 1").fetchone() and not con.execute(
         "SELECT count(*) FROM _parse_rejects"
     ).fetchone()[0]:
         raise RefusedFile("line 1: empty file, no JSON lines")
     too_long = f"CASE WHEN length(_record) > {MAX_JSON_LINE_CHARS} THEN 'JSON line is too long: ' || length(_record) || ' characters (limit {MAX_JSON_LINE_CHARS})' END"
+    # the retention time, typed from the fields already extracted (not a second parse at insert)
+    event_at = f", try_cast({field_sql(contract.retention_by)} AS TIMESTAMPTZ) AS {EVENT_TIME_COLUMN}" if contract.retention_by else ""
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _batch AS
@@ -449,13 +452,15 @@ def _stage_jsonl(con, contract: SourceContract, path: Path) -> tuple[int, str]:
         ), fielded AS (
             SELECT *, {f"json_extract_string(_doc, {paths})" if paths else "[]::VARCHAR[]"} AS _fields FROM parsed
         )
-        SELECT _line, _record AS payload,
-               CASE WHEN length(_record) > {MAX_JSON_LINE_CHARS} THEN {too_long}
-                    WHEN _doc IS NULL AND NOT json_valid(_record) THEN 'malformed JSON'
-                    WHEN _doc IS NULL THEN 'JSON line is not an object'
-                    ELSE {_reason_sql(contract, field_sql)} END AS _reason,
-               _record
-        FROM fielded
+        SELECT _line, payload, _reason, CASE WHEN _reason <> '' THEN payload END AS _record{event_at}
+        FROM (
+            SELECT _line, _record AS payload, _fields,
+                   CASE WHEN length(_record) > {MAX_JSON_LINE_CHARS} THEN {too_long}
+                        WHEN _doc IS NULL AND NOT json_valid(_record) THEN 'malformed JSON'
+                        WHEN _doc IS NULL THEN 'JSON line is not an object'
+                        ELSE {_reason_sql(contract, field_sql)} END AS _reason
+            FROM fielded
+        )
         """
     )
     return con.execute("SELECT count(*) FROM _parse_rejects").fetchone()[0], ""
@@ -541,8 +546,9 @@ def load_file(con, contract: SourceContract, path: Path, landing: Path) -> FileL
             n_dup = con.execute("SELECT count(*) FROM _dup_lines").fetchone()[0]
             not_dup = " AND _line NOT IN (SELECT _line FROM _dup_lines)" if n_dup else ""
             day_col, day = (f", {DAY_COLUMN}", [partitions.file_day(path)]) if contract.partitioned else ("", [])
-            event_time = event_time_sql(contract)
-            time_col, time_sql = (f", {EVENT_TIME_COLUMN}", f", {event_time}") if event_time else ("", "")
+            # the retention time: extracted by the JSON staging already; a cast of the CSV column
+            event_time = EVENT_TIME_COLUMN if contract.format == "jsonl" else event_time_sql(contract)
+            time_col, time_sql = (f", {EVENT_TIME_COLUMN}", f", {event_time}") if contract.retention_by else ("", "")
             con.execute(
                 f"INSERT INTO {contract.table} ({cols}, _file, _line, _load_id, _loaded_at{day_col}{time_col}) "
                 f"SELECT {cols}, ?, _line, ?, ?{', ?' if day else ''}{time_sql} FROM _batch WHERE _reason = ''{not_dup}",
