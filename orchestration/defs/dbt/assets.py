@@ -155,7 +155,8 @@ def with_row_counts(context, events: list, manifest: Mapping[str, Any]) -> list:
 
 
 def release_dbt_duckdb_handle() -> None:
-    """Close the DuckDB instance dbt-duckdb keeps open in this process for the row counts.
+    """Close any DuckDB instance dbt-duckdb opened in this process (dagster-dbt builds a dbt
+    adapter in the step's process; its row-count helper opened the warehouse through it).
 
     DuckDB allows one instance per file and configuration in a process; the in-process steps
     that follow (quality gate, exports) open the warehouse themselves and would otherwise fail
