@@ -70,3 +70,47 @@ def test_scan_finds_each_kind_of_identifier_by_keyed_hash(tmp_path):
     export.write_text("email\nx@y.com\nJohn.Doe+news@gmail.com\nnobody@example.com\n")
     assert scan_files([export], key, tomb | {keyed(key, "email:x@y.com")}) == {export: 2}
     assert scan_database(db, key, {keyed(key, "email:nobody@example.com")}) == {}
+
+
+def test_enforcement_after_a_load_checks_every_row_only_when_the_ledger_changed(tmp_path, monkeypatch):
+    """Erasures are enforced on all of raw when the tombstone ledger changed, else on the rows
+    loaded since the last enforcement - including rows of a load that died before enforcing."""
+    from orchestration.extract.contracts import contracts
+    from orchestration.extract.loader import load_source
+    from orchestration.governance.erasure import _append_tombstone, enforce_after_load, tokens
+
+    home = tmp_path / "home"
+    use_home(home)
+    monkeypatch.setenv("CDW_ERASURE_KEY", KEY)
+    contract = contracts()["crm_contacts"]
+    folder = home / "landing" / "crm" / "contacts"
+    folder.mkdir(parents=True)
+
+    def deliver(name, *rows):
+        (folder / name).write_text("hs_object_id,email,lifecyclestage,createdate,lastmodifieddate\n" + "".join(
+            f"{i},{email},lead,2026-01-01,{modified}\n" for i, email, modified in rows))
+
+    def emails(con):
+        return sorted(r[0] for r in con.execute("SELECT email FROM raw.crm_contacts").fetchall())
+
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        deliver("a.csv", (1, "ann@x.com", "2026-01-02"), (2, "bob@x.com", "2026-01-02"))
+        load_source(con, contract, home / "landing")
+        assert enforce_after_load(con, "crm_contacts")["erased_rows"] == 0  # nothing erased yet
+        _append_tombstone(KEY.encode(), tokens("email", "Ann@x.com"), via="test")
+        assert enforce_after_load(con, "crm_contacts")["erased_rows"] == 1  # new ledger: every row
+        assert emails(con) == ["bob@x.com"]
+        # a row that did not come through a load (written by hand, dated before the enforcement):
+        # with the ledger unchanged, enforcement does not look at old rows again
+        con.execute("INSERT INTO raw.crm_contacts (hs_object_id, email, _loaded_at) VALUES ('9', 'ann@x.com', '2000-01-01')")
+        # the source re-sends Ann; a load dies before enforcing, the next load enforces for both
+        deliver("b.csv", (1, "ann@x.com", "2026-01-03"))
+        load_source(con, contract, home / "landing")
+        deliver("c.csv", (3, "cy@x.com", "2026-01-03"))
+        load_source(con, contract, home / "landing")
+        assert enforce_after_load(con, "crm_contacts")["erased_rows"] == 1
+        assert emails(con) == ["ann@x.com", "bob@x.com", "cy@x.com"]  # only the hand-written old row left
+        # another erasure: the ledger changed, every row is checked again
+        _append_tombstone(KEY.encode(), tokens("email", "cy@x.com"), via="test")
+        assert enforce_after_load(con, "crm_contacts")["erased_rows"] == 2
+        assert emails(con) == ["bob@x.com"]

@@ -40,7 +40,7 @@ def fingerprint(warehouse: Path) -> dict[str, tuple[int, int]]:
         tables = con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
             "AND table_schema IN ('raw', 'quarantine', 'staging', 'intermediate', 'marts') "
-            "AND NOT (table_schema = 'raw' AND table_name = '_load_log') ORDER BY 1, 2"
+            "AND NOT (table_schema = 'raw' AND table_name IN ('_load_log', '_erasure_enforced')) ORDER BY 1, 2"
         ).fetchall()
         for schema, table in tables:
             cols = [c for (c,) in con.execute(

@@ -397,9 +397,22 @@ def _hits_in_duckdb(con, key: bytes, tomb: set[str], table: str, kind: str, expr
         WHERE forms.token IS NOT NULL""", params).fetchall())
 
 
+ENFORCED_TABLE = "raw._erasure_enforced"  # per source: the ledger last enforced, and on rows loaded up to when
+
+
+def _ledger_digest(tomb: set[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(tomb)).encode()).hexdigest()
+
+
 def enforce_after_load(con, source: str) -> dict:
     """Governance right after raw.<source> was loaded: tombstoned people's rows removed from
-    raw and quarantine, rows past the source's retention purged. Returns counts."""
+    raw and quarantine, rows past the source's retention purged. Returns counts.
+
+    Erasures are enforced on every row of the source when the tombstone ledger changed since
+    they were last enforced on it; otherwise only rows loaded after that enforcement (by
+    `_loaded_at`, whichever run loaded them - also one killed before it enforced) can hold an
+    erased identifier, and only those are checked. At scale L that is the difference between a
+    JSON pass per identifier over 10M web events (minutes) and a pass over the day just loaded."""
     result = {"erased_rows": 0, "nulled_phones": 0, "quarantine_rows_erased": 0, "retention_purged_rows": 0}
     table = f"raw.{source}"
     if not _has_table(con, "raw", source):
@@ -408,11 +421,21 @@ def enforce_after_load(con, source: str) -> dict:
     key = _key_or_none()
     if tomb and key is None:
         raise ErasureError(f"the tombstone ledger has erasures but {KEY_ENV} is not set: cannot enforce them")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {ENFORCED_TABLE} "
+                "(source VARCHAR PRIMARY KEY, ledger VARCHAR, enforced_through TIMESTAMP)")
+    ledger = _ledger_digest(tomb)
+    enforced = con.execute(f"SELECT ledger, enforced_through FROM {ENFORCED_TABLE} WHERE source = ?", [source]).fetchone()
+    # the newest load time now, before the deletes: what this enforcement covers
+    (through,) = con.execute(f"SELECT max(_loaded_at) FROM {table}").fetchone()
+    if enforced is None or enforced[0] != ledger or enforced[1] is None:
+        scope = "true"
+    else:
+        scope = f"_loaded_at > TIMESTAMP '{enforced[1].isoformat(sep=' ')}'"
     if tomb and source in RAW_IDENTIFIERS:
         delete_conds, null_updates = [], []
         for kind, exprs in RAW_IDENTIFIERS[source].items():
             for expr in exprs:
-                hit = _hits(con, key, tomb, table, kind, expr, region_expr=RAW_COUNTRY.get(source))
+                hit = _hits(con, key, tomb, table, kind, expr, where=scope, region_expr=RAW_COUNTRY.get(source))
                 if not hit:
                     continue
                 values = "(" + ", ".join("'" + h.replace("'", "''") + "'" for h in hit) + ")"
@@ -421,17 +444,19 @@ def enforce_after_load(con, source: str) -> dict:
                 else:
                     delete_conds.append(f"{expr} IN {values}")
         if delete_conds:
-            n = con.execute(f"SELECT count(*) FROM {table} WHERE {' OR '.join(delete_conds)}").fetchone()[0]
-            con.execute(f"DELETE FROM {table} WHERE {' OR '.join(delete_conds)}")
+            cond = f"({scope}) AND ({' OR '.join(delete_conds)})"
+            n = con.execute(f"SELECT count(*) FROM {table} WHERE {cond}").fetchone()[0]
+            con.execute(f"DELETE FROM {table} WHERE {cond}")
             result["erased_rows"] = n
         for col, values in null_updates:
-            n = con.execute(f"SELECT count(*) FROM {table} WHERE {col} IN {values}").fetchone()[0]
-            con.execute(f'UPDATE {table} SET {col} = NULL WHERE {col} IN {values}')
+            n = con.execute(f"SELECT count(*) FROM {table} WHERE ({scope}) AND {col} IN {values}").fetchone()[0]
+            con.execute(f'UPDATE {table} SET {col} = NULL WHERE ({scope}) AND {col} IN {values}')
             result["nulled_phones"] += n
     if tomb and _has_table(con, "quarantine", "rejected_rows"):
-        result["quarantine_rows_erased"] = _erase_from_quarantine(con, key, tomb, source)
-    if tomb:
+        result["quarantine_rows_erased"] = _erase_from_quarantine(con, key, tomb, source, scope)
+    if tomb and scope == "true":  # the registry is written by dbt from raw: new rows of erased people never reach it
         result["registry_rows_erased"] = _erase_from_persistent_schemas(con, key, tomb)
+    con.execute(f"INSERT OR REPLACE INTO {ENFORCED_TABLE} VALUES (?, ?, ?)", [source, ledger, through])
     days = retention_days(source)
     if days is not None:
         # Age is measured from the source's newest event: for a live feed that is about now; a
@@ -488,10 +513,10 @@ def _erase_from_persistent_schemas(con, key: bytes, tomb: set[str]) -> int:
     return removed
 
 
-def _erase_from_quarantine(con, key: bytes, tomb: set[str], source: str) -> int:
+def _erase_from_quarantine(con, key: bytes, tomb: set[str], source: str, scope: str = "true") -> int:
     """Quarantined rows keep the offending record as text (JSON for both formats when it parsed)."""
     table = "quarantine.rejected_rows"
-    where = f"source = '{source}'"
+    where = f"source = '{source}' AND ({scope})"
     conds = []
     fields: dict[str, list[str]] = {}
     for kind, exprs in RAW_IDENTIFIERS.get(source, {}).items():
