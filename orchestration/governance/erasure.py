@@ -427,10 +427,8 @@ def enforce_after_load(con, source: str) -> dict:
     enforced = con.execute(f"SELECT ledger, enforced_through FROM {ENFORCED_TABLE} WHERE source = ?", [source]).fetchone()
     # the newest load time now, before the deletes: what this enforcement covers
     (through,) = con.execute(f"SELECT max(_loaded_at) FROM {table}").fetchone()
-    if enforced is None or enforced[0] != ledger or enforced[1] is None:
-        scope = "true"
-    else:
-        scope = f"_loaded_at > TIMESTAMP '{enforced[1].isoformat(sep=' ')}'"
+    every_row = enforced is None or enforced[0] != ledger or enforced[1] is None
+    scope = "true" if every_row else f"_loaded_at > TIMESTAMP '{enforced[1].isoformat(sep=' ')}'"
     if tomb and source in RAW_IDENTIFIERS:
         delete_conds, null_updates = [], []
         for kind, exprs in RAW_IDENTIFIERS[source].items():
@@ -454,7 +452,7 @@ def enforce_after_load(con, source: str) -> dict:
             result["nulled_phones"] += n
     if tomb and _has_table(con, "quarantine", "rejected_rows"):
         result["quarantine_rows_erased"] = _erase_from_quarantine(con, key, tomb, source, scope)
-    if tomb and scope == "true":  # the registry is written by dbt from raw: new rows of erased people never reach it
+    if tomb and every_row:  # the registry is written by dbt from raw: new rows of erased people never reach it
         result["registry_rows_erased"] = _erase_from_persistent_schemas(con, key, tomb)
     con.execute(f"INSERT OR REPLACE INTO {ENFORCED_TABLE} VALUES (?, ?, ?)", [source, ledger, through])
     days = retention_days(source)

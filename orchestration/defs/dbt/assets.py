@@ -132,9 +132,10 @@ def with_row_counts(context, events: list, manifest: Mapping[str, Any]) -> list:
     """The dbt events, each materialized table's event carrying its row count (`dagster/row_count`,
     shown in the UI) as dagster-dbt's `fetch_row_counts` does; views are not counted."""
     nodes = manifest.get("nodes", {})
-    counted: dict[str, dict] = {}
+    out = []
     with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
         for event in events:
+            out.append(event)
             if not isinstance(event, (dg.Output, dg.AssetMaterialization)) or "unique_id" not in event.metadata:
                 continue
             node = nodes.get(event.metadata["unique_id"].value, {})
@@ -146,12 +147,9 @@ def with_row_counts(context, events: list, manifest: Mapping[str, Any]) -> list:
                 context.log.warning(f"row count of {node['relation_name']} not read: {exc}")
                 continue
             # the keys of dagster's table metadata (TableMetadataSet): the UI's row count column
-            counted[node["unique_id"]] = {"dagster/row_count": dg.MetadataValue.int(rows),
-                                          "dagster/storage_kind": dg.MetadataValue.text("duckdb")}
-    return [event.with_metadata({**event.metadata, **counted[event.metadata["unique_id"].value]})
-            if isinstance(event, (dg.Output, dg.AssetMaterialization)) and "unique_id" in event.metadata
-            and event.metadata["unique_id"].value in counted else event
-            for event in events]
+            out[-1] = event.with_metadata({**event.metadata, "dagster/row_count": dg.MetadataValue.int(rows),
+                                           "dagster/storage_kind": dg.MetadataValue.text("duckdb")})
+    return out
 
 
 def release_dbt_duckdb_handle() -> None:
