@@ -1,14 +1,16 @@
 {#- Built per delivery day (Dagster's daily partitions of raw/web_events): a run for the days
     [CDW_EVENT_DAYS_START, CDW_EVENT_DAYS_END) deletes and re-inserts exactly those days, so re-running
     a day is idempotent and a new day costs a day's work. Without them (a first build, a
-    full refresh, dbt by hand) every day is built. -#}
+    full refresh, dbt by hand) every day is built. The row count is logged again after the
+    delete of rows gone from raw (the project's count hook runs before a model's own hooks). -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
     unique_key='delivery_day',
     on_schema_change='append_new_columns',
     tags=['daily_partitioned'],
-    post_hook=["{{ drop_rows_gone_from_source(source('raw', 'web_events'), '_file, _line') }}"],
+    post_hook=["{{ drop_rows_gone_from_source(source('raw', 'web_events'), '_file, _line') }}",
+               "{{ log_row_count() }}"],
 ) }}
 {#- The window comes from the environment, not --vars: changing vars makes dbt re-parse the
     whole project (seconds), an env var only the files that read it. -#}
