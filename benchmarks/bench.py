@@ -5,7 +5,8 @@ For each scale, in one process tree and one sitting:
   2. full         the whole pipeline, cold (empty warehouse), through Dagster, in a child process;
                   per-stage wall time from the run's step events and dbt's run_results.json,
                   peak RSS of the child's process tree (sampled from /proc)
-  3. incremental  one new day of web events + 1% changed CRM contacts, then the pipeline again
+  3. incremental  one new day of web events + 1% changed CRM contacts, then the pipeline again;
+                  then once more with nothing new (the fixed cost of a run)
   4. dbt build    `dbt build` alone on the same warehouse (orchestration overhead = full - extract - dbt - ...)
 
 Results: a table on stdout, benchmarks/results/<timestamp>.{json,md} (not committed).
@@ -225,6 +226,12 @@ def bench_scale(name: str, people: int, root: Path) -> dict:
     wall, peak, rc = run_measured([sys.executable, "-m", "benchmarks.run_once", str(stage_file)], env, home / "bench_incr.log")
     results["incremental"] = {"wall_s": round(wall, 2), "peak_rss_mb": peak, "ok": rc == 0, **_stages(stage_file, None)}
     print(f"  incremental run: {wall:.1f}s, ok={rc == 0}", flush=True)
+
+    # the same run again with nothing new: the fixed cost every run pays (start-up, dbt, gate, publish)
+    stage_file = home / "bench_stages_noop.json"
+    wall, peak, rc = run_measured([sys.executable, "-m", "benchmarks.run_once", str(stage_file)], env, home / "bench_noop.log")
+    results["nothing_new"] = {"wall_s": round(wall, 2), "peak_rss_mb": peak, "ok": rc == 0, **_stages(stage_file, None)}
+    print(f"  run with nothing new: {wall:.1f}s, ok={rc == 0}", flush=True)
     remove_increment(landing)
 
     dbt = REPO / ".venv" / "bin" / "dbt"
@@ -246,6 +253,7 @@ def bench_scale(name: str, people: int, root: Path) -> dict:
     results["ratios"] = {
         "pipeline_over_floor": _ratio(full["wall_s"], results["floor_s"]),
         "incremental_over_full": _ratio(results["incremental"]["wall_s"], full["wall_s"]),
+        "nothing_new_over_full": _ratio(results["nothing_new"]["wall_s"], full["wall_s"]),
         "gate_over_pipeline": _ratio(full.get("stages_s", {}).get("gate", 0), full["wall_s"]),
         "dagster_overhead_s": round(full["wall_s"] - sum(full.get("stages_s", {}).values()), 2),
         "dbt_in_dagster_over_dbt_alone": _ratio(full.get("stages_s", {}).get("dbt", 0), results["dbt_build_alone"]["wall_s"]),
@@ -265,7 +273,8 @@ def _stages(stage_file: Path, total_rows) -> dict:
     if not stage_file.exists():
         return {}
     data = json.loads(stage_file.read_text())
-    out = {"stages_s": data.get("stages", {}), "dbt_layers_s": data.get("dbt_layers", {}), "identity_accuracy": data.get("identity_accuracy")}
+    out = {"stages_s": data.get("stages", {}), "dbt_layers_s": data.get("dbt_layers", {}),
+           "dbt_slowest_s": data.get("dbt_slowest", {}), "identity_accuracy": data.get("identity_accuracy")}
     if total_rows:
         out["rows_per_s"] = {k: round(total_rows / v) for k, v in data.get("stages", {}).items() if v and k == "extract"}
     return out
@@ -296,9 +305,15 @@ def markdown(all_results: list[dict]) -> str:
         row(f"  dbt {layer} (s)", lambda r, s=layer: r["full"]["dbt_layers_s"].get(s))
     row("peak RSS, process tree (MB)", lambda r: r["full"]["peak_rss_mb"])
     row("incremental run (s)", lambda r: r["incremental"]["wall_s"])
+    for stage in ("extract", "dbt", "gate", "publish"):
+        row(f"  incremental: stage {stage} (s)", lambda r, s=stage: r["incremental"]["stages_s"].get(s))
+    for layer in ("staging", "intermediate", "identity", "marts", "tests"):
+        row(f"  incremental: dbt {layer} (s)", lambda r, s=layer: r["incremental"]["dbt_layers_s"].get(s))
+    row("run with nothing new (s)", lambda r: r["nothing_new"]["wall_s"])
     row("dbt build alone (s)", lambda r: r["dbt_build_alone"]["wall_s"])
     row("pipeline / floor", lambda r: r["ratios"]["pipeline_over_floor"])
     row("incremental / full", lambda r: r["ratios"]["incremental_over_full"])
+    row("nothing new / full", lambda r: r["ratios"]["nothing_new_over_full"])
     row("gate / pipeline", lambda r: r["ratios"]["gate_over_pipeline"])
     row("Dagster overhead outside steps (s)", lambda r: r["ratios"]["dagster_overhead_s"])
     row("µs per input row (full)", lambda r: r["per_input_row"]["us_per_row"])
@@ -332,7 +347,7 @@ def main(argv=None) -> int:
     (out / f"{stamp}.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
     (out / f"{stamp}.md").write_text(f"# Benchmark {stamp}\n\n{table}\n")
     print(f"\nwritten: {out / (stamp + '.json')} and .md")
-    return 0 if all(r["full"]["ok"] and r["incremental"]["ok"] for r in results) else 1
+    return 0 if all(r["full"]["ok"] and r["incremental"]["ok"] and r["nothing_new"]["ok"] for r in results) else 1
 
 
 if __name__ == "__main__":

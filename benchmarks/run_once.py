@@ -68,6 +68,14 @@ def dbt_layer_seconds(target_dir: Path, run_id: str) -> dict[str, float]:
     return {k: round(v, 2) for k, v in layers.items()}
 
 
+def dbt_slowest(target_dir: Path, run_id: str, n: int = 15) -> dict[str, float]:
+    """The run's `n` slowest dbt nodes (model, seed or test name -> seconds): what to look at first."""
+    results = [res for path in target_dir.glob(f"*_dbt_models-{run_id[:8]}/run_results.json")
+               for res in json.loads(path.read_text())["results"]]
+    results.sort(key=lambda r: -(r.get("execution_time") or 0))
+    return {r["unique_id"].split(".", 2)[-1]: round(r.get("execution_time") or 0, 2) for r in results[:n]}
+
+
 def identity_accuracy(warehouse: Path, run_id: str) -> dict | None:
     """People accuracy as the pipeline itself measured it in this run (marts.identity_accuracy)."""
     import duckdb
@@ -103,6 +111,7 @@ def main() -> int:
         "in_process_wall_s": round(wall, 2),
         "stages": stages,
         "dbt_layers": dbt_layer_seconds(target, result.run_id),
+        "dbt_slowest": dbt_slowest(target, result.run_id),
         "identity_accuracy": identity_accuracy(settings.warehouse_path(), result.run_id) if result.success else None,
     }
     out.write_text(json.dumps(data, indent=2))
