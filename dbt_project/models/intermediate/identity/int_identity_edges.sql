@@ -1,4 +1,7 @@
-{#- The identity graph: source record node -> identifier node, for identifiers that passed the guardrails. -#}
+{#- The identity graph: source record node -> identifier node, for identifiers that passed the guardrails.
+    A view: a filter its two readers (matching, components) apply as they read, not a copy of
+    millions of rows written on every run. -#}
+{{ config(materialized='view') }}
 
 with
 
