@@ -47,7 +47,7 @@ docs: install
 clean:
 	rm -rf "$(CDW_HOME)" dbt_project/target dbt_project/logs
 
-## bench: benchmark at scales S and M (SCALES=S,M,L for the 1M-people scale; sources cached in .bench/)
+## bench: benchmark at scales S and M (SCALES=S,M,L for the 1M-people scale, BENCH_ARGS=--no-erasure to skip erasure; sources cached in .bench/)
 SCALES ?= S,M
 bench: install
-	$(PY) -m benchmarks.bench --scales $(SCALES)
+	$(PY) -m benchmarks.bench --scales $(SCALES) $(BENCH_ARGS)

@@ -196,7 +196,7 @@ def remove_increment(landing: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- one scale
-def bench_scale(name: str, people: int, root: Path) -> dict:
+def bench_scale(name: str, people: int, root: Path, erasure: bool = True) -> dict:
     home = root / name
     home.mkdir(parents=True, exist_ok=True)
     print(f"\n== scale {name}: {people} people ({home})", flush=True)
@@ -244,10 +244,10 @@ def bench_scale(name: str, people: int, root: Path) -> dict:
     print(f"  dbt build alone: {wall:.1f}s", flush=True)
 
     # erasure at this scale (changes the home: erases a few people; the next bench starts cold)
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.erasure_scan", str(home)], env=env,
-                          capture_output=True, text=True, cwd=REPO)
-    results["erasure"] = json.loads(proc.stdout) if proc.returncode == 0 else {"error": proc.stderr[-500:]}
-    print(f"  erasure: {results['erasure']}", flush=True)
+    if not erasure:
+        results["erasure"] = {"skipped": True}
+    else:
+        _erasure(home, env, results)
 
     full = results["full"]
     results["ratios"] = {
@@ -263,6 +263,13 @@ def bench_scale(name: str, people: int, root: Path) -> dict:
         "rss_bytes_per_row": round(full["peak_rss_mb"] * 1024 * 1024 / max(total_rows, 1), 1),
     }
     return results
+
+
+def _erasure(home: Path, env: dict, results: dict) -> None:
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.erasure_scan", str(home)], env=env,
+                          capture_output=True, text=True, cwd=REPO)
+    results["erasure"] = json.loads(proc.stdout) if proc.returncode == 0 else {"error": proc.stderr[-500:]}
+    print(f"  erasure: {results['erasure']}", flush=True)
 
 
 def _ratio(a, b):
@@ -330,6 +337,7 @@ def markdown(all_results: list[dict]) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default="S,M", help="comma list of S, M, L (default S,M)")
+    parser.add_argument("--no-erasure", action="store_true", help="skip the erasure figures (minutes at L)")
     parser.add_argument("--home", default=os.environ.get("CDW_BENCH_HOME", str(REPO / ".bench")))
     args = parser.parse_args(argv)
     root = Path(args.home).resolve()
@@ -337,7 +345,7 @@ def main(argv=None) -> int:
     bad = [s for s in scales if s not in SCALES]
     if bad:
         parser.error(f"unknown scale(s) {bad}; choose from {list(SCALES)}")
-    results = [bench_scale(s, SCALES[s], root) for s in scales]
+    results = [bench_scale(s, SCALES[s], root, erasure=not args.no_erasure) for s in scales]
     table = markdown(results)
     print("\n" + table)
     out = REPO / "benchmarks" / "results"

@@ -170,7 +170,9 @@ def test_full_rebuild_gives_identical_customer_ids(hard, tmp_path):
     with duckdb.connect(str(rebuilt)) as con:   # a rebuild from scratch: no registry, no identity tables
         con.execute("drop schema identity_registry cascade")
         for model in IDENTITY_MODELS[:-1]:
-            con.execute(f"drop table intermediate.{model}")
+            kind = con.execute("select table_type from information_schema.tables where table_schema = 'intermediate' "
+                               "and table_name = ?", [model]).fetchone()[0]
+            con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} intermediate.{model}")
     _dbt_run(rebuilt, tmp_path / "target", IDENTITY_MODELS)
     assert _ids(rebuilt) == before
     # and once more with the registry it just wrote

@@ -150,6 +150,15 @@ def test_registry_split_keeps_the_id_with_the_bigger_part(tmp_path):
         assert merges.empty
 
 
+def test_registry_an_id_that_went_with_the_bigger_part_does_not_block_the_id_a_part_owns(tmp_path):
+    with duckdb.connect(str(tmp_path / "a.duckdb")) as con:
+        older = registry.assign(con, _records({"a1": 0, "a2": 0, "a3": 0}))[0]["customer_id"].iloc[0]
+        younger = _ids(registry.assign(con, _records({"a1": 0, "a2": 0, "a3": 0, "b1": 1}))[0])["b1"]
+        # a1 leaves its profile for b1's: the older id stays with a2 + a3, a1 and b1 keep b1's
+        ids = _ids(registry.assign(con, _records({"a1": 1, "b1": 1, "a2": 0, "a3": 0}))[0])
+        assert ids == {"a1": younger, "b1": younger, "a2": older, "a3": older}
+
+
 def test_empty_inputs_give_empty_outputs(tmp_path):
     empty = pd.DataFrame({"company_id": pd.Series(dtype="int64"), "company_name": pd.Series(dtype=object),
                           "domain": pd.Series(dtype=object)})

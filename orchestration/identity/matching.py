@@ -104,9 +104,13 @@ def matchable_records_sql(records: str, record_identifiers: str) -> str:
             where suppression_reason like '{SHARED_DEVICE_REASON}%')"""
 
 
-def prepare_records(con, records_sql: str, labels: pd.DataFrame) -> None:
-    """Temp table match_records: the records with names, their matching keys and deterministic component."""
-    con.register("match_labels", labels)
+def prepare_records(con, records_sql: str, labels: pd.DataFrame | str) -> None:
+    """Temp table match_records: the records with names, their matching keys and deterministic
+    component (`labels`: record_key, component - a DataFrame, or the name of a relation)."""
+    if isinstance(labels, str):
+        con.execute(f"create or replace temp view match_labels_input as select * from {labels}")
+    else:
+        con.register("match_labels_input", labels)
     con.execute(f"""
         create or replace temp table match_records as
         select
@@ -125,10 +129,13 @@ def prepare_records(con, records_sql: str, labels: pd.DataFrame) -> None:
             coalesce(rec.phone_e164, rec.secondary_phone_e164) as phone_key,
             match_labels.component
         from ({records_sql}) as rec
-        inner join match_labels on rec.record_key = match_labels.record_key
+        inner join match_labels_input as match_labels on rec.record_key = match_labels.record_key
         where rec.first_name_key is not null or rec.last_name_key is not null
     """)
-    con.unregister("match_labels")
+    if isinstance(labels, str):
+        con.execute("drop view match_labels_input")
+    else:
+        con.unregister("match_labels_input")
 
 
 def _pairs_sql(pairs_table: str) -> str:
@@ -187,23 +194,27 @@ def block(con, max_block_size: int) -> None:
 def train(con, sample_pairs: int, seed: float = 0.42) -> tuple[dict, float]:
     """m/u per comparison level and the prior, from the data (see module docstring)."""
     con.execute(f"select setseed({seed})")
-    # m: pairs of records the identifier graph joined (capped per component by taking neighbours in key order)
+    # m: pairs of records the identifier graph joined (capped per component by taking neighbours in key order);
+    # the sample is chosen by a hash of the pair, so the same records train the same weights whatever
+    # order the rows arrive in (a reservoir sample follows the scan order: threads, component numbering)
     con.execute(f"""
         create or replace temp table match_train_m as
         select l_key, r_key from (
             select record_key as l_key, lead(record_key) over (partition by component order by record_key) as r_key
             from match_records
         ) where r_key is not null
-        using sample {int(sample_pairs)} rows (reservoir, 42)
+        order by hash(l_key || '|' || r_key), l_key
+        limit {int(sample_pairs)}
     """)
     n = con.execute("select count(*) from match_records").fetchone()[0]
     con.execute(f"""
         create or replace temp table match_train_u as
         select l.record_key as l_key, r.record_key as r_key
-        from (select record_key, component, row_number() over (order by hash(record_key || 'l')) as i from match_records) as l
-        inner join (select record_key, component, row_number() over (order by hash(record_key || 'r')) as i from match_records) as r
+        from (select record_key, component, row_number() over (order by hash(record_key || 'l'), record_key) as i from match_records) as l
+        inner join (select record_key, component, row_number() over (order by hash(record_key || 'r'), record_key) as i from match_records) as r
             on r.i = (l.i * 7919) % {max(n, 1)} + 1
         where l.component <> r.component and l.record_key <> r.record_key
+        order by l.i
         limit {int(sample_pairs)}
     """)
     # comparison levels computed once per training set, then counted per comparison

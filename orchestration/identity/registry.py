@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from orchestration.identity.graph import derive_customer_id
+from orchestration.identity.graph import CUSTOMER_ID_PREFIX, derive_customer_id
 
 SCHEMA = "identity_registry"
 
@@ -41,78 +41,116 @@ def assign(con, records: pd.DataFrame, reasons=None) -> tuple[pd.DataFrame, pd.D
     Writes the registry (ids, births, run, merges) through `con`. `reasons` maps a component
     label to the text logged when profiles merge in it: a dict, or a function given the labels of
     the components where profiles merged (so reasons are worked out for those only)."""
+    con.register("registry_records_df", records[["record_key", "component", "anchor_record_key"]])
+    try:
+        merges = assign_relation(con, "registry_records_df", reasons)
+    finally:
+        con.unregister("registry_records_df")
+    ids = con.execute("select record_key, customer_id from registry_assigned").df()
+    out = records.merge(ids, on="record_key", how="left") if len(records) else records.assign(
+        customer_id=pd.Series(dtype="string"))
+    return out, merges
+
+
+def assign_relation(con, relation: str, reasons=None) -> pd.DataFrame:
+    """The registry's rules on a relation of (record_key, component, anchor_record_key), in DuckDB:
+    at a million people, moving the records through pandas cost more than the rules themselves.
+    Leaves the temp table registry_assigned (record_key, customer_id); returns the merges logged."""
     ensure(con)
     run = con.execute(f"select coalesce(max(run), 0) + 1 from {SCHEMA}.runs").fetchone()[0]
-    con.execute(f"insert into {SCHEMA}.runs values (?, now(), ?, null, null)", [run, len(records)])
-    if records.empty:
-        out = records.assign(customer_id=pd.Series(dtype="string"))
-        con.execute(f"update {SCHEMA}.runs set customers = 0, merges = 0 where run = ?", [run])
-        return out, pd.DataFrame(columns=["old_customer_id", "new_customer_id", "reason"])
-    con.register("registry_records", records[["record_key", "component", "anchor_record_key"]])
-    known = con.execute(f"""
-        select rr.component, rr.anchor_record_key, ids.customer_id, coalesce(b.born_run, ids.assigned_run) as born_run,
-               count(*) as records_with_id
-        from registry_records as rr
+    n_records = con.execute(f"select count(*) from {relation}").fetchone()[0]
+    con.execute(f"insert into {SCHEMA}.runs values (?, now(), ?, null, null)", [run, n_records])
+    # (component, id) for every registry id the component's records hold, with the id's age
+    con.execute(f"""
+        create or replace temp table registry_known as
+        select rr.component, min(rr.anchor_record_key) as anchor_record_key, ids.customer_id,
+               min(coalesce(b.born_run, ids.assigned_run)) as born_run, count(*) as records_with_id
+        from {relation} as rr
         inner join {SCHEMA}.customer_ids as ids on rr.record_key = ids.record_key
         left join {SCHEMA}.id_births as b on ids.customer_id = b.customer_id
-        group by all
+        group by rr.component, ids.customer_id
+    """)
+    # each id goes to the component holding most of its records (a split), then the oldest id of a
+    # component wins (earliest birth run, then smallest id)
+    con.execute("""
+        create or replace temp table registry_chosen as
+        with owned as (
+            select component, customer_id, born_run
+            from registry_known
+            qualify row_number() over (partition by customer_id
+                                       order by records_with_id desc, anchor_record_key) = 1
+        )
+        select component, customer_id
+        from owned
+        qualify row_number() over (partition by component order by born_run, customer_id) = 1
+    """)
+    # a component none of whose records had an id (or whose ids went to bigger parts): a new id,
+    # derived from its anchor, unless a profile holds that one already (then anchor#1, anchor#2...)
+    fresh = con.execute(f"""
+        select component, anchor_record_key,
+               '{CUSTOMER_ID_PREFIX}' || left(md5(anchor_record_key), 16) as candidate
+        from (select component, min(anchor_record_key) as anchor_record_key from {relation} group by component)
+        where component not in (select component from registry_chosen)
+    """).df() if n_records else pd.DataFrame(columns=["component", "anchor_record_key", "candidate"])
+    if len(fresh):
+        taken = {i for (i,) in con.execute("select customer_id from registry_chosen").fetchall()}
+        clash = fresh["candidate"].isin(taken) | fresh["candidate"].duplicated(keep="first")
+        if clash.any():  # rare: a split part whose anchor once named the whole profile
+            taken |= set(fresh.loc[~clash, "candidate"])
+            resolved = []
+            for anchor in fresh.loc[clash, "anchor_record_key"]:
+                n = 1
+                while (candidate := derive_customer_id(f"{anchor}#{n}")) in taken:
+                    n += 1
+                taken.add(candidate)
+                resolved.append(candidate)
+            fresh.loc[clash, "candidate"] = resolved
+        con.register("registry_fresh", fresh[["component", "candidate"]])
+        con.execute("insert into registry_chosen select component, candidate from registry_fresh")
+        con.unregister("registry_fresh")
+    con.execute(f"""
+        create or replace temp table registry_assigned as
+        select rr.record_key, chosen.customer_id
+        from {relation} as rr
+        inner join registry_chosen as chosen on rr.component = chosen.component
+    """)
+
+    # ids no component kept: merged into the id of the component holding most of their records
+    lost = con.execute("""
+        select known.customer_id as old_customer_id, chosen.customer_id as new_customer_id, known.component
+        from registry_known as known
+        inner join registry_chosen as chosen on known.component = chosen.component
+        where known.customer_id not in (select customer_id from registry_chosen)
+        qualify row_number() over (partition by known.customer_id order by known.records_with_id desc) = 1
+        order by old_customer_id
     """).df()
-    con.unregister("registry_records")
-
-    # Vectorized: at a million people a Python loop over components costs tens of seconds.
-    chosen = pd.Series(dtype=object)  # component -> customer_id
-    if len(known):
-        # each id goes to the component holding most of its records (split), then oldest id wins per component
-        known = known.sort_values(["customer_id", "records_with_id", "anchor_record_key"], ascending=[True, False, True])
-        owner = known.drop_duplicates("customer_id")[["customer_id", "component"]]
-        owned = known.merge(owner, on=["customer_id", "component"])
-        oldest = owned.sort_values(["component", "born_run", "customer_id"]).drop_duplicates("component")
-        chosen = pd.Series(oldest["customer_id"].to_numpy(), index=oldest["component"].to_numpy())
-    taken = set(chosen.to_numpy())
-    anchors = records.drop_duplicates("component")
-    anchors = anchors[~anchors["component"].isin(chosen.index)]
-    fresh = {}
-    for component, anchor in zip(anchors["component"].to_numpy(), anchors["anchor_record_key"].to_numpy()):
-        candidate, n = derive_customer_id(anchor), 1
-        while candidate in taken:  # an id another profile holds: the next one
-            candidate, n = derive_customer_id(f"{anchor}#{n}"), n + 1
-        fresh[component] = candidate
-        taken.add(candidate)
-    chosen = pd.concat([chosen, pd.Series(fresh, dtype=object)]) if fresh else chosen
-
-    out = records.copy()
-    out["customer_id"] = out["component"].map(chosen)
-
     merges = pd.DataFrame(columns=["old_customer_id", "new_customer_id", "reason"])
-    if len(known):
-        lost = known[~known["customer_id"].isin(chosen.to_numpy())].copy()
-        lost = lost.sort_values(["customer_id", "records_with_id"], ascending=[True, False]).drop_duplicates("customer_id")
-        lost["new_customer_id"] = lost["component"].map(chosen)
+    if len(lost):
         why = reasons(list(lost["component"].unique())) if callable(reasons) else (reasons or {})
         lost["reason"] = [why.get(c, "shared identifier") for c in lost["component"]]
-        merges = lost.rename(columns={"customer_id": "old_customer_id"})[["old_customer_id", "new_customer_id", "reason"]]
+        merges = lost[["old_customer_id", "new_customer_id", "reason"]].reset_index(drop=True)
 
     # Only the records whose id is new or changed are written: rewriting a million unchanged rows
     # of a primary-keyed table cost ~15 s per run at scale L. A new id can only be on those rows.
-    con.register("registry_out", out[["record_key", "customer_id"]])
     con.execute(f"""
         create or replace temp table registry_changed as
-        select registry_out.record_key, registry_out.customer_id
-        from registry_out
-        left join {SCHEMA}.customer_ids as ids on registry_out.record_key = ids.record_key
-        where ids.customer_id is distinct from registry_out.customer_id
+        select assigned.record_key, assigned.customer_id
+        from registry_assigned as assigned
+        left join {SCHEMA}.customer_ids as ids on assigned.record_key = ids.record_key
+        where ids.customer_id is distinct from assigned.customer_id
     """)
-    con.unregister("registry_out")
     con.execute(f"insert or replace into {SCHEMA}.customer_ids select record_key, customer_id, {run} from registry_changed")
     con.execute(f"""
         insert into {SCHEMA}.id_births
         select distinct customer_id, {run}, now() from registry_changed
         where customer_id not in (select customer_id from {SCHEMA}.id_births)
     """)
-    con.execute("drop table registry_changed")
     if len(merges):
         con.register("registry_merges", merges)
         con.execute(f"insert into {SCHEMA}.customer_merges select {run}, now(), old_customer_id, new_customer_id, reason from registry_merges")
         con.unregister("registry_merges")
-    con.execute(f"update {SCHEMA}.runs set customers = ?, merges = ? where run = ?", [chosen.nunique(), len(merges), run])
-    return out, merges
+    customers = con.execute("select count(distinct customer_id) from registry_chosen").fetchone()[0]
+    con.execute(f"update {SCHEMA}.runs set customers = ?, merges = ? where run = ?", [customers, len(merges), run])
+    for table in ("registry_known", "registry_chosen", "registry_changed"):
+        con.execute(f"drop table {table}")
+    return merges

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from orchestration.identity import registry
-from orchestration.identity.graph import CUSTOMER_ID_PREFIX, component_labels, derive_customer_id  # noqa: F401
+from orchestration.identity.graph import CUSTOMER_ID_PREFIX, component_labels, derive_customer_id, label_components, temp_view  # noqa: F401
 
 
 def merge_reasons(records: pd.DataFrame, edges: pd.DataFrame, matches: pd.DataFrame, components: list) -> dict:
@@ -43,20 +43,43 @@ def merge_reasons(records: pd.DataFrame, edges: pd.DataFrame, matches: pd.DataFr
 def model(dbt, session):
     dbt.config(materialized="table")
 
-    records = dbt.ref("int_identity_records").project("source, source_record_id, record_key").df()
-    edges = dbt.ref("int_identity_edges").project("record_key, identifier_type, identifier_node").df()
-    matches = (dbt.ref("int_identity_match_pairs")
-               .filter("is_match").project("record_key_left, record_key_right, match_probability").df())
+    # the work stays in DuckDB: keys are numbered there and scipy sees integers only (graph.label_components),
+    # the registry's rules are SQL (registry.assign_relation); pandas holds only the merged components
+    temp_view(session, "components_records", dbt.ref("int_identity_records"))
+    temp_view(session, "components_edges", dbt.ref("int_identity_edges"))
+    temp_view(session, "components_matches", dbt.ref("int_identity_match_pairs"))
+    session.execute("create or replace temp view components_match_edges as "
+                    "select record_key_left, record_key_right, match_probability from components_matches where is_match")
+    label_components(session, "components_records", "components_edges", "components_match_edges", into="components_labels")
+    session.execute("""
+        create or replace temp table components_records_labelled as
+        select records.source, records.source_record_id, records.record_key, labels.component,
+               min(records.record_key) over (partition by labels.component) as anchor_record_key,
+               count(*) over (partition by labels.component) as component_size
+        from components_records as records
+        inner join components_labels as labels on records.record_key = labels.record_key
+    """)
 
-    records = records.astype({"source": str, "source_record_id": str, "record_key": str})
-    records["component"] = component_labels(
-        records["record_key"], edges["record_key"].astype(str), edges["identifier_node"].astype(str),
-        matches["record_key_left"].astype(str), matches["record_key_right"].astype(str))
-    by_component = records.groupby("component")["record_key"]
-    records["anchor_record_key"] = by_component.transform("min")
-    records["component_size"] = by_component.transform("size").astype("int64")
+    def reasons(merged: list) -> dict:
+        # only the components where profiles merged (few, even among a million) reach pandas
+        session.register("components_merged", pd.DataFrame({"component": merged}))
+        records = session.sql("""select record_key, component from components_records_labelled
+                                 where component in (select component from components_merged)""").df()
+        keys = pd.DataFrame({"record_key": records["record_key"]})
+        session.register("components_merged_keys", keys)
+        edges = session.sql("""select record_key, identifier_type, identifier_node from components_edges
+                               where record_key in (select record_key from components_merged_keys)""").df()
+        matches = session.sql("""select * from components_match_edges
+                                 where record_key_left in (select record_key from components_merged_keys)""").df()
+        for name in ("components_merged", "components_merged_keys"):
+            session.unregister(name)
+        return merge_reasons(records, edges, matches, merged)
 
-    records, _ = registry.assign(session, records, lambda merged: merge_reasons(records, edges, matches, merged))
-    return records[
-        ["source", "source_record_id", "record_key", "customer_id", "anchor_record_key", "component_size"]
-    ].sort_values("record_key", ignore_index=True)
+    registry.assign_relation(session, "components_records_labelled", reasons)
+    return session.sql("""
+        select records.source, records.source_record_id, records.record_key, assigned.customer_id,
+               records.anchor_record_key, records.component_size
+        from components_records_labelled as records
+        inner join registry_assigned as assigned on records.record_key = assigned.record_key
+        order by records.record_key
+    """)

@@ -8,9 +8,7 @@ is_match (probability >= var identity_match_threshold). Matches become record-re
 in int_identity_components; the rest explain why two look-alikes stayed apart.
 """
 
-import pandas as pd
-
-from orchestration.identity.graph import component_labels
+from orchestration.identity.graph import label_components, temp_view
 from orchestration.identity.matching import block, matchable_records_sql, prepare_records, score, train
 
 
@@ -20,13 +18,12 @@ def model(dbt, session):
     max_block = int(dbt.config.get("max_block_size"))
     sample = int(dbt.config.get("training_pairs"))
 
-    dbt.ref("int_identity_records").create_view("match_source_records", replace=True)
-    dbt.ref("int_identity_record_identifiers").create_view("match_record_identifiers", replace=True)
-    records = session.sql("select record_key from match_source_records").df()["record_key"].astype(str)
-    edges = dbt.ref("int_identity_edges").project("record_key, identifier_node").df()
-    labels = component_labels(records, edges["record_key"].astype(str), edges["identifier_node"].astype(str))
-    prepare_records(session, matchable_records_sql("match_source_records", "match_record_identifiers"),
-                    pd.DataFrame({"record_key": records, "component": labels}))
+    # connection-local views of the inputs (not views left behind in the warehouse)
+    temp_view(session, "match_source_records", dbt.ref("int_identity_records"))
+    temp_view(session, "match_record_identifiers", dbt.ref("int_identity_record_identifiers"))
+    temp_view(session, "match_edges", dbt.ref("int_identity_edges"))
+    label_components(session, "match_source_records", "match_edges", into="match_labels")
+    prepare_records(session, matchable_records_sql("match_source_records", "match_record_identifiers"), "match_labels")
     block(session, max_block)
     weights, prior = train(session, sample)
     pairs = score(session, weights, prior, threshold)
