@@ -1,29 +1,8 @@
-{#- Incremental: a run stages only the raw rows loaded since the last build (and those of contacts the
-    table lacks, e.g. after an erasure dropped their latest version), each contact's latest version
-    chosen among them and the version already staged. The phone parsing (libphonenumber, the
-    costliest column) is paid once per raw row, not on every run. The result equals a full build:
-    a contact's latest version over all its raw rows is the latest of its staged one and its new rows.
-    Changing a normalization (a macro, var default_phone_country) needs `dbt build --full-refresh`. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='contact_id',
-    on_schema_change='sync_all_columns',
-    pre_hook="{% if is_incremental() %}{{ drop_rows_gone_from_source(source('raw', 'crm_contacts'), '_file, _line, _loaded_at') }}{% endif %}",
-) }}
-
 with
 
 source as (
 
-    select * from {{ source('raw', 'crm_contacts') }} as raw_contacts
-    {%- if is_incremental() %}
-    where raw_contacts._loaded_at > (select coalesce(max(_loaded_at), timestamp '1970-01-01') from {{ this }})
-        or not exists (
-            select 1 from {{ this }} as staged
-            where staged.contact_id = try_cast(raw_contacts.hs_object_id as bigint)
-        )
-    {%- endif %}
+    select * from {{ source('raw', 'crm_contacts') }}
 
 ),
 
@@ -74,22 +53,10 @@ renamed as (
 
     from source
 
-),
-
-{#- the version each contact with new rows has now competes with them -#}
-versions as (
-
-    select * from renamed
-    {%- if is_incremental() %}
-    union all
-    select * from {{ this }}
-    where contact_id in (select contact_id from renamed)
-    {%- endif %}
-
 )
 
 {{ deduplicate(
-    relation='versions',
+    relation='renamed',
     partition_by='contact_id',
     order_by='updated_at desc nulls last, _loaded_at desc, _file desc, _line desc',
     row_key='_file, _line, _loaded_at'

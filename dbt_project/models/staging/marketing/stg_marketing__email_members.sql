@@ -1,22 +1,8 @@
-{#- Incremental like stg_crm__contacts: only the raw rows loaded since the last build (and those of
-    members the table lacks) are staged and compete with each member's staged version. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='member_id',
-    on_schema_change='sync_all_columns',
-    pre_hook="{% if is_incremental() %}{{ drop_rows_gone_from_source(source('raw', 'email_members'), '_file, _line, _loaded_at') }}{% endif %}",
-) }}
-
 with
 
 source as (
 
-    select * from {{ source('raw', 'email_members') }} as raw_members
-    {%- if is_incremental() %}
-    where raw_members._loaded_at > (select coalesce(max(_loaded_at), timestamp '1970-01-01') from {{ this }})
-        or not exists (select 1 from {{ this }} as staged where staged.member_id = trim(raw_members.member_id))
-    {%- endif %}
+    select * from {{ source('raw', 'email_members') }}
 
 ),
 
@@ -50,21 +36,10 @@ renamed as (
 
     from source
 
-),
-
-versions as (
-
-    select * from renamed
-    {%- if is_incremental() %}
-    union all
-    select * from {{ this }}
-    where member_id in (select member_id from renamed)
-    {%- endif %}
-
 )
 
 {{ deduplicate(
-    relation='versions',
+    relation='renamed',
     partition_by='member_id',
     order_by='last_changed_at desc nulls last, _loaded_at desc, _file desc, _line desc'
 ) }}
