@@ -216,22 +216,17 @@ def bench_scale(name: str, people: int, root: Path, erasure: bool = True) -> dic
         p.unlink(missing_ok=True)
     for d in ("exports", "governance", "state"):  # the previous bench's erasures must not apply
         shutil.rmtree(home / d, ignore_errors=True)
-    stage_file = home / "bench_stages_full.json"
-    wall, peak, rc = run_measured([sys.executable, "-m", "benchmarks.run_once", str(stage_file)], env, home / "bench_full.log")
-    results["full"] = {"wall_s": round(wall, 2), "peak_rss_mb": peak, "ok": rc == 0, **_stages(stage_file, total_rows)}
-    print(f"  full pipeline: {wall:.1f}s, peak RSS {peak} MB, ok={rc == 0}", flush=True)
+    results["full"] = pipeline_run(home, env, "full", total_rows)
+    print(f"  full pipeline: {results['full']['wall_s']}s, peak RSS {results['full']['peak_rss_mb']} MB, "
+          f"ok={results['full']['ok']}", flush=True)
 
     results["increment"] = add_increment(landing)
-    stage_file = home / "bench_stages_incr.json"
-    wall, peak, rc = run_measured([sys.executable, "-m", "benchmarks.run_once", str(stage_file)], env, home / "bench_incr.log")
-    results["incremental"] = {"wall_s": round(wall, 2), "peak_rss_mb": peak, "ok": rc == 0, **_stages(stage_file, None)}
-    print(f"  incremental run: {wall:.1f}s, ok={rc == 0}", flush=True)
+    results["incremental"] = pipeline_run(home, env, "incr")
+    print(f"  incremental run: {results['incremental']['wall_s']}s, ok={results['incremental']['ok']}", flush=True)
 
     # the same run again with nothing new: the fixed cost every run pays (start-up, dbt, gate, publish)
-    stage_file = home / "bench_stages_noop.json"
-    wall, peak, rc = run_measured([sys.executable, "-m", "benchmarks.run_once", str(stage_file)], env, home / "bench_noop.log")
-    results["nothing_new"] = {"wall_s": round(wall, 2), "peak_rss_mb": peak, "ok": rc == 0, **_stages(stage_file, None)}
-    print(f"  run with nothing new: {wall:.1f}s, ok={rc == 0}", flush=True)
+    results["nothing_new"] = pipeline_run(home, env, "noop")
+    print(f"  run with nothing new: {results['nothing_new']['wall_s']}s, ok={results['nothing_new']['ok']}", flush=True)
     remove_increment(landing)
 
     dbt = REPO / ".venv" / "bin" / "dbt"
@@ -263,6 +258,14 @@ def bench_scale(name: str, people: int, root: Path, erasure: bool = True) -> dic
         "rss_bytes_per_row": round(full["peak_rss_mb"] * 1024 * 1024 / max(total_rows, 1), 1),
     }
     return results
+
+
+def pipeline_run(home: Path, env: dict, label: str, total_rows: int | None = None) -> dict:
+    """One pipeline run through Dagster in a child process (benchmarks/run_once.py), measured."""
+    stage_file = home / f"bench_stages_{label}.json"
+    wall, peak, rc = run_measured([sys.executable, "-m", "benchmarks.run_once", str(stage_file)], env,
+                                  home / f"bench_{label}.log")
+    return {"wall_s": round(wall, 2), "peak_rss_mb": peak, "ok": rc == 0, **_stages(stage_file, total_rows)}
 
 
 def _erasure(home: Path, env: dict, results: dict) -> None:

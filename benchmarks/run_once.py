@@ -46,14 +46,17 @@ def step_seconds(instance, run_id: str) -> dict[str, float]:
     return {k: round(v, 2) for k, v in stages.items()}
 
 
-def dbt_layer_seconds(target_dir: Path, run_id: str) -> dict[str, float]:
-    """Execution time per dbt layer of the run's dbt invocations (event-day and warehouse models);
-    `identity` is the part of `intermediate` that resolves identities (int_identity_* models)."""
-    runs = list(target_dir.glob(f"*_dbt_models-{run_id[:8]}/run_results.json"))
-    if not runs:
-        return {}
+def dbt_results(target_dir: Path, run_id: str) -> list[dict]:
+    """The node results of the run's dbt invocations (event-day and warehouse models)."""
+    return [res for path in target_dir.glob(f"*_dbt_models-{run_id[:8]}/run_results.json")
+            for res in json.loads(path.read_text())["results"]]
+
+
+def dbt_layer_seconds(results: list[dict]) -> dict[str, float]:
+    """Execution time per dbt layer; `identity` is the part of `intermediate` that resolves
+    identities (int_identity_* models)."""
     layers = defaultdict(float)
-    for r in (res for path in runs for res in json.loads(path.read_text())["results"]):
+    for r in results:
         uid = r["unique_id"]
         if uid.startswith(("test.", "unit_test.")):
             layer = "tests"
@@ -68,12 +71,10 @@ def dbt_layer_seconds(target_dir: Path, run_id: str) -> dict[str, float]:
     return {k: round(v, 2) for k, v in layers.items()}
 
 
-def dbt_slowest(target_dir: Path, run_id: str, n: int = 15) -> dict[str, float]:
-    """The run's `n` slowest dbt nodes (model, seed or test name -> seconds): what to look at first."""
-    results = [res for path in target_dir.glob(f"*_dbt_models-{run_id[:8]}/run_results.json")
-               for res in json.loads(path.read_text())["results"]]
-    results.sort(key=lambda r: -(r.get("execution_time") or 0))
-    return {r["unique_id"].split(".", 2)[-1]: round(r.get("execution_time") or 0, 2) for r in results[:n]}
+def dbt_slowest(results: list[dict], n: int = 15) -> dict[str, float]:
+    """The `n` slowest dbt nodes (model, seed or test name -> seconds): what to look at first."""
+    slowest = sorted(results, key=lambda r: -(r.get("execution_time") or 0))[:n]
+    return {r["unique_id"].split(".", 2)[-1]: round(r.get("execution_time") or 0, 2) for r in slowest}
 
 
 def identity_accuracy(warehouse: Path, run_id: str) -> dict | None:
@@ -105,13 +106,14 @@ def main() -> int:
     import os
 
     target = settings.DBT_PROJECT_DIR / os.environ.get("CDW_DBT_TARGET_PATH", "target")
+    results = dbt_results(target, result.run_id)
     data = {
         "run_id": result.run_id,
         "success": result.success,
         "in_process_wall_s": round(wall, 2),
         "stages": stages,
-        "dbt_layers": dbt_layer_seconds(target, result.run_id),
-        "dbt_slowest": dbt_slowest(target, result.run_id),
+        "dbt_layers": dbt_layer_seconds(results),
+        "dbt_slowest": dbt_slowest(results),
         "identity_accuracy": identity_accuracy(settings.warehouse_path(), result.run_id) if result.success else None,
     }
     out.write_text(json.dumps(data, indent=2))

@@ -107,10 +107,9 @@ def matchable_records_sql(records: str, record_identifiers: str) -> str:
 def prepare_records(con, records_sql: str, labels: pd.DataFrame | str) -> None:
     """Temp table match_records: the records with names, their matching keys and deterministic
     component (`labels`: record_key, component - a DataFrame, or the name of a relation)."""
-    if isinstance(labels, str):
-        con.execute(f"create or replace temp view match_labels_input as select * from {labels}")
-    else:
-        con.register("match_labels_input", labels)
+    name = labels if isinstance(labels, str) else "match_labels_input"
+    if not isinstance(labels, str):
+        con.register(name, labels)
     con.execute(f"""
         create or replace temp table match_records as
         select
@@ -129,13 +128,11 @@ def prepare_records(con, records_sql: str, labels: pd.DataFrame | str) -> None:
             coalesce(rec.phone_e164, rec.secondary_phone_e164) as phone_key,
             match_labels.component
         from ({records_sql}) as rec
-        inner join match_labels_input as match_labels on rec.record_key = match_labels.record_key
+        inner join {name} as match_labels on rec.record_key = match_labels.record_key
         where rec.first_name_key is not null or rec.last_name_key is not null
     """)
-    if isinstance(labels, str):
-        con.execute("drop view match_labels_input")
-    else:
-        con.unregister("match_labels_input")
+    if not isinstance(labels, str):
+        con.unregister(name)
 
 
 def _pairs_sql(pairs_table: str) -> str:
@@ -191,9 +188,8 @@ def block(con, max_block_size: int) -> None:
     """)
 
 
-def train(con, sample_pairs: int, seed: float = 0.42) -> tuple[dict, float]:
+def train(con, sample_pairs: int) -> tuple[dict, float]:
     """m/u per comparison level and the prior, from the data (see module docstring)."""
-    con.execute(f"select setseed({seed})")
     # m: pairs of records the identifier graph joined (capped per component by taking neighbours in key order);
     # the sample is chosen by a hash of the pair, so the same records train the same weights whatever
     # order the rows arrive in (a reservoir sample follows the scan order: threads, component numbering)
