@@ -56,10 +56,13 @@ def cmd_run(args) -> int:
     from orchestration.runner import run_pipeline
 
     t0 = time.perf_counter()
-    result = run_pipeline(log_level=args.log_level)
+    result = run_pipeline(log_level=args.log_level, rebuild=args.rebuild)
     seconds = time.perf_counter() - t0
     checks = result.get_asset_check_evaluations()
     print_summary(result.run_id, result.success, seconds, checks)
+    if result.success and not any(e.asset_key.path[0] == "marts" for e in result.get_asset_materialization_events()):
+        print("Nothing the warehouse build reads changed since the last successful run: the marts, gate, exports and "
+              "snapshot above are that run's (`cdw run --rebuild` rebuilds anyway).")
     if not result.success:
         failed_steps = [e.step_key for e in result.all_events if e.is_step_failure]
         print(f"\nRUN FAILED (run id {result.run_id}); failed steps: {', '.join(failed_steps) or 'see UI'}", file=sys.stderr)
@@ -213,7 +216,7 @@ def cmd_erase(args) -> int:
         return 0
     from orchestration.runner import run_pipeline
 
-    result = run_pipeline(log_level=args.log_level)
+    result = run_pipeline(log_level=args.log_level, rebuild=args.rebuild)
     if not result.success:
         from orchestration.governance.crm_erasure import pending
 
@@ -263,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
 
     r = sub.add_parser("run", help="run the whole pipeline through Dagster")
     r.add_argument("--log-level", default="INFO", help="Dagster console log level (DEBUG shows every event)")
+    r.add_argument("--rebuild", action="store_true",
+                   help="rebuild the warehouse even when nothing it reads changed since the last successful run")
     r.set_defaults(func=cmd_run)
 
     s = sub.add_parser("sql", help="query the warehouse read-only")

@@ -28,11 +28,13 @@ def pending_event_days() -> tuple[date, date]:
 
 
 def run_pipeline(job_name: str = "full_pipeline", log_level: str = "DEBUG",
-                 days: tuple[date, date] | None = None) -> ExecuteInProcessResult:
+                 days: tuple[date, date] | None = None, rebuild: bool = False) -> ExecuteInProcessResult:
     """Execute a job in this process against the DAGSTER_HOME under CDW_HOME, so the run shows up
     in the UI's run history like any other. `days` (first, last) is the range of event days the
-    run covers (a single-run backfill); by default the days with new files up to today."""
+    run covers (a single-run backfill); by default the days with new files up to today. `rebuild`:
+    build the warehouse even when nothing it reads changed (orchestration/defs/dbt/unchanged.py)."""
     settings.export_env()
+    from orchestration.defs.dbt.unchanged import REBUILD_TAG
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def(job_name)
@@ -42,5 +44,5 @@ def run_pipeline(job_name: str = "full_pipeline", log_level: str = "DEBUG",
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            tags=partitions.range_tags(start, end),
+            tags={**partitions.range_tags(start, end), **({REBUILD_TAG: "always"} if rebuild else {})},
         )

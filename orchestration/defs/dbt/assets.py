@@ -6,11 +6,12 @@ Adding a model needs no Python.
 """
 
 
+import json
 import os
 import shutil
 import sys
 from collections.abc import Mapping
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from orchestration import partitions
+from orchestration.defs.dbt import unchanged
 from orchestration.defs.dbt.project import dbt_project
 
 
@@ -62,8 +64,24 @@ PRODUCTION_BUILD_ARGS = ["--exclude-resource-type", "unit_test"]
     exclude=f"tag:{partitions.PARTITIONED_DBT_TAG}",
 )
 def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    """Staging, identity resolution and marts, built and tested by `dbt build`."""
+    """Staging, identity resolution and marts, built and tested by `dbt build`; not rebuilt by a run
+    in which nothing they read (data, code, settings) changed since the last successful run
+    (orchestration/defs/dbt/unchanged.py)."""
+    fp = unchanged.BuildFingerprint(dbt_manifest(), TRANSLATOR, context.selected_asset_keys)
+    unchanged.QUIET.skipped = False
+    if not unchanged.rebuild_forced(context):
+        last_run, digest, why = unchanged.current_build(context, fp)
+        if not last_run:
+            context.log.info(f"Building: {why}")
+        else:
+            context.log.info(
+                f"Nothing this build reads changed since run {last_run} built it (fingerprint {digest[:12]}: "
+                f"{len(fp.inputs)} input tables, code, settings): dbt build skipped, and the gate, exports and "
+                f"snapshot after it. Tag the run {unchanged.REBUILD_TAG}=always (cdw run --rebuild) to rebuild.")
+            unchanged.QUIET.skipped = True
+            return
     yield from _build(context, dbt, PRODUCTION_BUILD_ARGS)
+    unchanged.record_build(fp, context.run.run_id)  # reached only when dbt succeeded
 
 
 @dbt_assets(
@@ -85,6 +103,11 @@ def event_day_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource)
     finally:
         for name in ("CDW_EVENT_DAYS_START", "CDW_EVENT_DAYS_END"):
             os.environ.pop(name, None)
+
+
+@cache
+def dbt_manifest() -> dict:
+    return json.loads(dbt_project().manifest_path.read_text())
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str]):
