@@ -216,7 +216,7 @@ def cmd_erase(args) -> int:
         return 0
     from orchestration.runner import run_pipeline
 
-    result = run_pipeline(log_level=args.log_level, rebuild=args.rebuild)
+    result = run_pipeline(log_level=args.log_level)
     if not result.success:
         from orchestration.governance.crm_erasure import pending
 

@@ -23,12 +23,16 @@ def _materialized(result) -> set[str]:
     return {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
 
 
-def _logged(result, text: str) -> str:
-    """The run's log message containing `text` (Dagster's event log: what the UI shows)."""
+def _messages(result, text: str) -> list[str]:
+    """The run's log messages containing `text` (Dagster's event log: what the UI shows)."""
     from dagster import DagsterInstance
 
     with DagsterInstance.get() as instance:
-        found = [e.user_message for e in instance.all_logs(result.run_id) if text in (e.user_message or "")]
+        return [e.user_message for e in instance.all_logs(result.run_id) if text in (e.user_message or "")]
+
+
+def _logged(result, text: str) -> str:
+    found = _messages(result, text)
     assert found, f"no log message with {text!r}"
     return found[0]
 
@@ -84,6 +88,10 @@ def test_a_run_with_nothing_new_skips_the_build_and_a_change_rebuilds(home, demo
     why = _logged(changed, "Building: ")
     assert f"changed since run {idle.run_id}" not in why and f"changed since run {demo.second.run_id}" in why
     assert "raw.crm_contacts" in why and "code" not in why  # what changed, nothing else
+    # same code and settings: incremental staging re-staged the changed contact only; the demo's
+    # second run (--rebuild) staged everything again
+    assert not _messages(changed, "--full-refresh")
+    assert "cdw/rebuild=always" in _logged(demo.second, "--full-refresh")
 
 
 def test_the_fingerprint_follows_data_settings_and_selection_not_paths(demo, tmp_path, monkeypatch):
@@ -123,3 +131,12 @@ def test_the_fingerprint_follows_data_settings_and_selection_not_paths(demo, tmp
         con.execute("DROP TABLE marts.customer_rfm")
     assert digest() != nulled
     assert digest([k for k in keys if k.path[0] == "marts"]) != digest()
+
+    # incremental staging is rebuilt from scratch when code or settings changed since the last build
+    from orchestration.defs.dbt.unchanged import full_refresh_reason, record_build
+
+    fp = BuildFingerprint(dbt_manifest(), TRANSLATOR, keys)
+    record_build(fp, "run-a")
+    assert full_refresh_reason(fp) is None
+    monkeypatch.setenv("CDW_SNAPSHOT_PII", "full")
+    assert full_refresh_reason(BuildFingerprint(dbt_manifest(), TRANSLATOR, keys)) == "settings changed since run run-a"

@@ -69,18 +69,23 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource)
     (orchestration/defs/dbt/unchanged.py)."""
     fp = unchanged.BuildFingerprint(dbt_manifest(), TRANSLATOR, context.selected_asset_keys)
     unchanged.QUIET.skipped = False
-    if not unchanged.rebuild_forced(context):
+    forced = unchanged.rebuild_forced(context)
+    if not forced:
         last_run, digest, why = unchanged.current_build(context, fp)
-        if not last_run:
-            context.log.info(f"Building: {why}")
-        else:
+        if last_run:
             context.log.info(
                 f"Nothing this build reads changed since run {last_run} built it (fingerprint {digest[:12]}: "
                 f"{len(fp.inputs)} input tables, code, settings): dbt build skipped, and the gate, exports and "
                 f"snapshot after it. Tag the run {unchanged.REBUILD_TAG}=always (cdw run --rebuild) to rebuild.")
             unchanged.QUIET.skipped = True
             return
-    yield from _build(context, dbt, PRODUCTION_BUILD_ARGS)
+        context.log.info(f"Building: {why}")
+    # incremental staging keeps rows between runs: rebuilt from scratch when asked or when the code
+    # or settings that staged them changed
+    refresh = f"{unchanged.REBUILD_TAG}=always" if forced else unchanged.full_refresh_reason(fp)
+    if refresh:
+        context.log.info(f"Incremental models rebuilt from scratch (--full-refresh): {refresh}")
+    yield from _build(context, dbt, PRODUCTION_BUILD_ARGS + (["--full-refresh"] if refresh else []))
     unchanged.record_build(fp, context.run.run_id)  # reached only when dbt succeeded
 
 

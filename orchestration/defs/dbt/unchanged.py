@@ -233,5 +233,19 @@ QUIET = _QuietSkippedChecks()
 logging.getLogger("dagster._core.execution.plan.active").addFilter(QUIET)
 
 
+# What incremental models cannot see in their inputs: rows staged by other code or settings stay
+# wrong until rebuilt, so a change of these rebuilds them (--full-refresh).
+FULL_REFRESH_PARTS = ("code", "versions", "settings")
+
+
+def full_refresh_reason(fp: BuildFingerprint) -> str | None:
+    """Why the build must rebuild its incremental models from scratch, or None."""
+    last = _load_state().get(fp.selection_key)
+    if not last:
+        return "no earlier build of this selection recorded"
+    changed = [k for k in FULL_REFRESH_PARTS if last.get("parts", {}).get(k) != fp.fixed[k]]
+    return f"{', '.join(changed)} changed since run {last.get('run_id')}" if changed else None
+
+
 def rebuild_forced(context: dg.AssetExecutionContext) -> bool:
     return context.run.tags.get(REBUILD_TAG) == "always"

@@ -1,8 +1,18 @@
+{#- Incremental: a run re-stages only the members whose raw rows changed (macros/incremental_staging.sql). -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='member_id',
+    on_schema_change='sync_all_columns',
+    post_hook=["{{ drop_records_gone_from_source(source('raw', 'email_members'), 'member_id', 'trim(member_id)') }}",
+               "{{ log_row_count() }}"],
+) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'email_members') }}
+    {{ raw_rows_of_changed_records(source('raw', 'email_members'), 'member_id', 'trim(member_id)') }}
 
 ),
 
@@ -32,7 +42,8 @@ renamed as (
         -- lineage
         _file,
         _line,
-        _loaded_at
+        _loaded_at,
+        _source_rows_hash
 
     from source
 
