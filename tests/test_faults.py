@@ -28,7 +28,8 @@ PEOPLE, SEED = 120, 23
 KILLS = int(os.environ.get("CDW_FAULT_KILLS", "2"))  # more kills: more coverage, ~1.5 min each
 KILL_SEED = 2026  # the kill points are random but reproducible; printed on failure
 # when a row was loaded or measured, not what it holds: differs between any two runs
-VOLATILE_COLUMNS = {"_load_id", "_loaded_at", "run_id", "measured_at"}
+# (_source_rows_hash: incremental staging's hash of a record's raw rows, load times included)
+VOLATILE_COLUMNS = {"_load_id", "_loaded_at", "run_id", "measured_at", "_source_rows_hash"}
 VOLATILE_BY_TABLE = {"marts.segment_memberships": {"since"}}  # the run that first saw the membership
 CDW = [sys.executable, "-m", "orchestration.cli"]
 
