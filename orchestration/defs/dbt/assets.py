@@ -6,17 +6,17 @@ Adding a model needs no Python.
 """
 
 
-import json
 import os
 import shutil
 import sys
 from collections.abc import Mapping
-from functools import cache, cached_property
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
 from orchestration import partitions
 from orchestration.defs.dbt import unchanged
@@ -110,9 +110,9 @@ def event_day_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource)
             os.environ.pop(name, None)
 
 
-@cache
 def dbt_manifest() -> dict:
-    return json.loads(dbt_project().manifest_path.read_text())
+    """The manifest dagster-dbt already parsed for the warehouse assets (not a second read of the file)."""
+    return get_manifest_and_translator_from_dbt_assets([warehouse_dbt_models])[0]
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str]):

@@ -66,10 +66,6 @@ def _file_digest(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
 
 
-def _relation(node: dict) -> str | None:
-    return node.get("relation_name")
-
-
 def selected_nodes(manifest: dict, translator, selected_keys: Iterable[dg.AssetKey]) -> dict[str, dict]:
     """unique_id -> manifest node of the dbt models, seeds and snapshots the step is to build."""
     keys = set(selected_keys)
@@ -86,7 +82,7 @@ def input_relations(manifest: dict, selected: dict[str, dict]) -> list[str]:
                 continue
             parent_node = manifest["sources"].get(parent) or manifest["nodes"].get(parent)
             if parent_node and parent_node.get("resource_type") in ("source", "model", "seed", "snapshot"):
-                rel = _relation(parent_node)
+                rel = parent_node.get("relation_name")
                 if rel:
                     out.add(rel)
     return sorted(out)
@@ -142,7 +138,7 @@ class BuildFingerprint:
         selected = selected_nodes(manifest, translator, selected_keys)
         self.selection = sorted(selected)
         self.inputs = input_relations(manifest, selected)
-        self.outputs = sorted(r for r in (_relation(n) for n in selected.values()) if r)
+        self.outputs = sorted(r for r in (n.get("relation_name") for n in selected.values()) if r)
         self.fixed = {
             "code": _short(code_digest()),
             "versions": _short({p: version(p) for p in ("dbt-core", "dbt-duckdb", "duckdb", "dagster", "dagster-dbt")}),

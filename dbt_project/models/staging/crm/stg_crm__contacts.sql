@@ -1,10 +1,7 @@
 {#- Incremental: a run re-stages only the contacts whose raw rows changed (macros/incremental_staging.sql),
     so libphonenumber parses a contact's phones when it changes, not on every run. -#}
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key='contact_id',
-    on_schema_change='sync_all_columns',
     post_hook=["{{ drop_records_gone_from_source(source('raw', 'crm_contacts'), 'contact_id', 'try_cast(hs_object_id as bigint)') }}",
                "{{ log_row_count() }}"],
 ) }}

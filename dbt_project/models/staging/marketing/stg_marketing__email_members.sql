@@ -1,9 +1,6 @@
 {#- Incremental: a run re-stages only the members whose raw rows changed (macros/incremental_staging.sql). -#}
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
     unique_key='member_id',
-    on_schema_change='sync_all_columns',
     post_hook=["{{ drop_records_gone_from_source(source('raw', 'email_members'), 'member_id', 'trim(member_id)') }}",
                "{{ log_row_count() }}"],
 ) }}
