@@ -52,6 +52,9 @@ def test_scan_finds_each_kind_of_identifier_by_keyed_hash(tmp_path):
         con.execute("CREATE TABLE marts.customers (customer_id VARCHAR, note VARCHAR, n BIGINT); INSERT INTO "
                     "marts.customers VALUES ('cus_0123456789abcdef', 'h ' || sha256('x@y.com'), 1), ('cus_ffffffffffffffff', NULL, 2)")
         con.execute("CREATE TABLE marts.deals (contact_id BIGINT); INSERT INTO marts.deals VALUES (123), (5)")
+        # a web visitor id is the anonymousId, else 'user:' + userId
+        con.execute("CREATE TABLE marts.web_sessions (visitor_id VARCHAR); INSERT INTO marts.web_sessions VALUES "
+                    "('anon-x'), ('user:u-7'), ('u-7'), ('user:anon-x'), (NULL)")
     erased = ["web_anonymous:anon-x", "email:johndoe@gmail.com", "web_user:u-7", "crm_contact:123",
               "phone:+14155550100", "customer:cus_0123456789abcdef", "sha256:" + hashlib.sha256(b"x@y.com").hexdigest()]
     tomb = {keyed(key, t) for t in erased}
@@ -64,8 +67,9 @@ def test_scan_finds_each_kind_of_identifier_by_keyed_hash(tmp_path):
         "w.duckdb:marts.customers.customer_id": 2,          # as text and as an id column
         "w.duckdb:marts.customers.note": 1,                 # a hashed email in free text
         "w.duckdb:marts.deals.contact_id": 1,               # an integer id column
+        "w.duckdb:marts.web_sessions.visitor_id": 2,        # anon-x and user:u-7, not u-7 nor user:anon-x
     }
-    assert stats == {"tables": 4, "rows": 9}
+    assert stats == {"tables": 5, "rows": 14}
     export = tmp_path / "audience.csv"
     export.write_text("email\nx@y.com\nJohn.Doe+news@gmail.com\nnobody@example.com\n")
     assert scan_files([export], key, tomb | {keyed(key, "email:x@y.com")}) == {export: 2}

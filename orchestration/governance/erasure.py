@@ -78,6 +78,8 @@ ID_COLUMNS = {
     "contact_id": "crm_contact", "associated_contact_id": "crm_contact", "member_id": "email_member",
     "anonymous_id": "web_anonymous", "user_id": "web_user", "customer_id": "customer",
 }
+# Web visitor ids (the sessionized events, web_sessions): the anonymousId, else 'user:' + userId
+VISITOR_ID_COLUMNS = {"visitor_id"}
 
 
 class ErasureError(Exception):
@@ -648,6 +650,10 @@ def _candidates(schema: str, table: str, columns: list[tuple[str, str]]) -> list
             kind = "crm_contact"
         if kind:
             parts.append((column, kind, f"CASE WHEN {col} IS NULL THEN [] ELSE [CAST({col} AS VARCHAR)] END"))
+        if column in VISITOR_ID_COLUMNS:
+            parts.append((column, "web_user", f"CASE WHEN starts_with({col}, 'user:') THEN [{col}[6:]] ELSE [] END"))
+            parts.append((column, "web_anonymous",
+                          f"CASE WHEN {col} IS NULL OR starts_with({col}, 'user:') THEN [] ELSE [{col}] END"))
     return parts
 
 

@@ -103,8 +103,7 @@ web_evidence as (
             where event_name in ('Demo Requested', 'Signed Up', 'Trial Started')
                 or (event_name = 'Form Submitted' and page_path = '/contact')
         ) as mql_at
-    from {{ ref('int_web_events_sessionized') }}
-    where customer_id is not null
+    from {{ ref('int_web_events_identified') }}
     group by customer_id
 
 ),

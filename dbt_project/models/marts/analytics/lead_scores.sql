@@ -86,8 +86,7 @@ fit as (
 
 web_events as (
 
-    select * from {{ ref('int_web_events_sessionized') }}
-    where customer_id is not null
+    select * from {{ ref('int_web_events_identified') }}
 
 ),
 
