@@ -1,4 +1,4 @@
-"""Incremental staging of CRM contacts and email members (macros/incremental_staging.sql): a run
+"""Incremental staging of CRM contacts, email members and email events (macros/incremental_staging.sql): a run
 re-stages only the records whose raw rows changed, and the result is the one a full rebuild gives -
 newer versions win, older re-deliveries lose, new records appear, a record whose staged version left
 raw (an erasure) falls back to the version raw still holds, a phone nulled in place in raw (an
@@ -12,13 +12,18 @@ import duckdb
 
 from dbt_fixtures import dbt_build, query, write_raw
 
-MODELS = ("stg_crm__contacts", "stg_marketing__email_members")
+MODELS = ("stg_crm__contacts", "stg_marketing__email_members", "stg_marketing__email_events")
 
 
 def contact(cid: int, modified: str, **fields) -> dict:
     return {"hs_object_id": str(cid), "firstname": "Ann", "lastname": f"Lee{cid}", "email": f"ann{cid}@example.com",
             "phone": "+1 415 555 01%02d" % cid, "country": "US", "jobtitle": "Analyst",
             "createdate": "2024-01-01T00:00:00Z", "lastmodifieddate": modified, **fields}
+
+
+def email_event(eid: str, mid: str, kind: str = "open", **fields) -> dict:
+    return {"event_id": eid, "campaign_id": "c1", "member_id": mid, "event_type": kind,
+            "email_address": f"{mid}@example.com", "timestamp": "2024-02-01T00:00:00Z", **fields}
 
 
 def member(mid: str, changed: str, **fields) -> dict:
@@ -60,6 +65,8 @@ def test_incremental_staging_equals_a_full_rebuild(tmp_path):
                          contact(7, "2024-02-01T00:00:00Z")],
         "email_members": [member("m1", "2024-02-01T00:00:00Z"), member("m2", "2024-02-01T00:00:00Z"),
                           member("m4", "2024-02-01T00:00:00Z"), member("m5", "2024-02-01T00:00:00Z")],
+        "email_events": [email_event("e1", "m1"), email_event("e2", "m2"), email_event("e3", "m5"),
+                         email_event("e4", "m4", "click", url="https://example.com/a")],
     }, loaded_at="2024-03-01 00:00:00")
     build(tmp_path, warehouse)
     assert query(warehouse, "SELECT phone_e164 FROM staging.stg_crm__contacts WHERE contact_id = 5") == [("+14155550105",)]
@@ -70,6 +77,9 @@ def test_incremental_staging_equals_a_full_rebuild(tmp_path):
                                      contact(4, "2024-03-01T00:00:00Z")], "2024-03-02 00:00:00", "crm_contacts/delta.csv")
     load(warehouse, "email_members", [member("m1", "2024-03-01T00:00:00Z", status="unsubscribed"),
                                       member("m3", "2024-03-01T00:00:00Z")], "2024-03-02 00:00:00", "email_members/delta.csv")
+    # a new event, and e1 re-delivered (the first delivery wins)
+    load(warehouse, "email_events", [email_event("e5", "m3", "click"), email_event("e1", "m1", "click")],
+         "2024-03-02 00:00:00", "email_events/delta.csv")
     with duckdb.connect(str(warehouse)) as con:
         # contact 3's staged version (Manager) leaves raw, its older version (Intern) stays
         con.execute("DELETE FROM raw.crm_contacts WHERE hs_object_id = '3' AND jobtitle = 'Manager'")
@@ -79,6 +89,9 @@ def test_incremental_staging_equals_a_full_rebuild(tmp_path):
         # contact 6 and member m5 leave raw altogether
         con.execute("DELETE FROM raw.crm_contacts WHERE hs_object_id = '6'")
         con.execute("DELETE FROM raw.email_members WHERE member_id = 'm5'")
+        con.execute("DELETE FROM raw.email_events WHERE member_id = 'm5'")  # erased with m5
+        con.execute("UPDATE raw.email_events SET url = NULL WHERE event_id = 'e4'")  # changed in place
+        con.execute("UPDATE staging.stg_marketing__email_events SET url = 'untouched' WHERE email_event_id = 'e2'")
         # a mark on records whose raw rows did not change: an incremental build leaves them alone
         con.execute("UPDATE staging.stg_crm__contacts SET city = 'untouched' WHERE contact_id = 7")
         con.execute("UPDATE staging.stg_marketing__email_members SET list_id = 'untouched' WHERE member_id = 'm2'")
@@ -89,11 +102,15 @@ def test_incremental_staging_equals_a_full_rebuild(tmp_path):
     assert titles == {1: "Director", 2: "Analyst", 3: "Intern", 4: "Analyst", 5: "Analyst", 7: "Analyst"}
     assert dict(query(warehouse, "SELECT member_id, status FROM staging.stg_marketing__email_members")) == {
         "m1": "unsubscribed", "m2": "subscribed", "m3": "subscribed", "m4": "subscribed"}
+    assert query(warehouse, "SELECT url FROM staging.stg_marketing__email_events WHERE email_event_id = 'e2'") == [("untouched",)]
+    assert query(warehouse, "SELECT email_event_id, event_type, url FROM staging.stg_marketing__email_events ORDER BY 1") == [
+        ("e1", "open", None), ("e2", "open", "untouched"), ("e4", "click", None), ("e5", "click", None)]
     assert query(warehouse, "SELECT phone_raw, phone_e164 FROM staging.stg_crm__contacts WHERE contact_id = 5") == [(None, None)]
     assert query(warehouse, "SELECT phone_raw, phone_e164 FROM staging.stg_marketing__email_members WHERE member_id = 'm4'") == [(None, None)]
     with duckdb.connect(str(warehouse)) as con:
         con.execute("UPDATE staging.stg_crm__contacts SET city = NULL WHERE contact_id = 7")
         con.execute("UPDATE staging.stg_marketing__email_members SET list_id = NULL WHERE member_id = 'm2'")
+        con.execute("UPDATE staging.stg_marketing__email_events SET url = NULL WHERE email_event_id = 'e2'")
     incremental = staged(warehouse)
 
     build(tmp_path, warehouse, "--full-refresh")

@@ -1,8 +1,17 @@
+{#- Incremental: a run re-stages only the events whose raw rows changed (macros/incremental_staging.sql).
+    A table, not a view: four models and four tests read it, and each read of a view redid the
+    deduplication of every event (millions). -#}
+{{ config(
+    unique_key='email_event_id',
+    post_hook=["{{ drop_records_gone_from_source(source('raw', 'email_events'), 'email_event_id', 'trim(event_id)') }}",
+               "{{ log_row_count() }}"],
+) }}
+
 with
 
 source as (
 
-    select * from {{ source('raw', 'email_events') }}
+    {{ raw_rows_of_changed_records(source('raw', 'email_events'), 'email_event_id', 'trim(event_id)') }}
 
 ),
 
@@ -26,7 +35,8 @@ renamed as (
         -- lineage
         _file,
         _line,
-        _loaded_at
+        _loaded_at,
+        _source_rows_hash
 
     from source
 
