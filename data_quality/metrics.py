@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import great_expectations as gx
-import great_expectations.expectations as gxe
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # GX takes seconds to import: only building a suite imports it
+    import great_expectations as gx
 
 EMAIL_REGEX = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 E164_REGEX = r"^\+[1-9][0-9]{6,14}$"
@@ -11,6 +13,9 @@ E164_REGEX = r"^\+[1-9][0-9]{6,14}$"
 
 def zero_suite(name: str, metrics: list[str], **bounds: tuple[float | None, float | None]) -> gx.ExpectationSuite:
     """A suite expecting each metric in `metrics` to be 0 and each metric in `bounds` in (min, max)."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
     suite = gx.ExpectationSuite(name=name)
     for m in metrics:
         suite.add_expectation(gxe.ExpectColumnMaxToBeBetween(column=m, max_value=0))

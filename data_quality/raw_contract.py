@@ -22,14 +22,15 @@ re-sent fixed data) - no manual step, and no silent pass either.
 from __future__ import annotations
 
 import re
-
-import great_expectations as gx
-import great_expectations.expectations as gxe
+from typing import TYPE_CHECKING
 
 from data_quality import config
 from data_quality.runner import GateContext
 from orchestration.extract.contracts import SourceContract, contracts
 from orchestration.extract.loader import check_sql, future_sql, lit, q
+
+if TYPE_CHECKING:  # GX takes seconds to import: only building a suite imports it
+    import great_expectations as gx
 
 
 def _metric(prefix: str, *fields: str) -> str:
@@ -92,6 +93,9 @@ class RawSuite:
         return rules
 
     def build_suite(self) -> gx.ExpectationSuite:
+        import great_expectations as gx
+        import great_expectations.expectations as gxe
+
         suite = gx.ExpectationSuite(name=f"raw_{self.source}")
         suite.add_expectation(gxe.ExpectColumnMinToBeBetween(column="row_count", min_value=1, severity="warning"))
         # informational: how many rows this evaluation re-checked (0 when nothing new was loaded)

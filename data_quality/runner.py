@@ -23,7 +23,7 @@ Suite module interface (data_quality/suites/<name>.py):
   PII_COLUMNS    columns whose sample values are masked
   SAMPLE_KEYS    columns shown beside offending values (e.g. customer_id) in row-level suites
   TRACK_VOLUME   True: the row count must stay within the volume tolerance of the last passing run
-  build_suite()  -> gx.ExpectationSuite
+  build_suite()  -> gx.ExpectationSuite (import GX inside it: loading the definitions must not pay for GX)
   query(gate)    optional -> SQL whose result GX validates (default: the suite's columns of TABLE)
   samples(gate)  optional -> {column: SQL listing offending rows}, run only when an expectation
                  on that column failed (aggregate suites: show which rows/files the metric counts)

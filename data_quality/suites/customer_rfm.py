@@ -1,8 +1,5 @@
 """marts.customer_rfm: RFM scores and segment per customer (the segments audiences are cut from)."""
 
-import great_expectations as gx
-import great_expectations.expectations as gxe
-
 TABLE = "marts.customer_rfm"
 SEVERITY = "ERROR"
 TRACK_VOLUME = True
@@ -10,7 +7,10 @@ SAMPLE_KEYS = ["customer_id"]
 MAX_SEGMENT_SHARE = 0.9  # one segment holding (nearly) everyone means the scoring broke
 
 
-def build_suite() -> gx.ExpectationSuite:
+def build_suite():
+    import great_expectations as gx  # here, not at the top: loading the definitions must not pay for GX
+    import great_expectations.expectations as gxe
+
     suite = gx.ExpectationSuite(name="customer_rfm")
     suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1))
     suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column="customer_id"))

@@ -1,8 +1,5 @@
 """marts.email_audience: the people the email export sends to (consented, valid email)."""
 
-import great_expectations as gx
-import great_expectations.expectations as gxe
-
 from data_quality.metrics import EMAIL_REGEX
 
 TABLE = "marts.email_audience"
@@ -13,7 +10,10 @@ SAMPLE_KEYS = ["customer_id"]
 MAX_NAME_LENGTH = 200
 
 
-def build_suite() -> gx.ExpectationSuite:
+def build_suite():
+    import great_expectations as gx  # here, not at the top: loading the definitions must not pay for GX
+    import great_expectations.expectations as gxe
+
     suite = gx.ExpectationSuite(name="email_audience")
     # segment size: an empty audience or one holding every customer is a broken consent join
     suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1))
