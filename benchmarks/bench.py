@@ -334,6 +334,8 @@ def markdown(all_results: list[dict]) -> str:
     row("erasure: purge of raw, no rebuild (s)", lambda r: r["erasure"]["purge_seconds"])
     row("erasure: scan of every table + export (s)", lambda r: r["erasure"]["scan_seconds"])
     row("erasure: rows scanned", lambda r: r["erasure"]["scan_rows_scanned"])
+    row("erasure: the scan again, nothing changed (s)", lambda r: r["erasure"].get("rescan_seconds"))
+    row("erasure: rows scanned again", lambda r: r["erasure"].get("rescan_rows_scanned"))
     row("identity precision", lambda r: (r["full"].get("identity_accuracy") or {}).get("precision"))
     row("identity recall", lambda r: (r["full"].get("identity_accuracy") or {}).get("recall"))
     return "\n".join(lines)

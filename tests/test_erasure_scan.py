@@ -118,3 +118,55 @@ def test_enforcement_after_a_load_checks_every_row_only_when_the_ledger_changed(
         _append_tombstone(KEY.encode(), tokens("email", "cy@x.com"), via="test")
         assert enforce_after_load(con, "crm_contacts")["erased_rows"] == 2
         assert emails(con) == ["bob@x.com"]
+
+
+def test_a_repeated_scan_skips_what_it_found_clean_unless_it_changed(tmp_path):
+    from orchestration.governance.erasure import keyed, scan_database
+
+    key = KEY.encode()
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE SCHEMA raw; CREATE SCHEMA marts")
+        con.execute("CREATE TABLE raw.web_events (payload VARCHAR, _loaded_at TIMESTAMP)")
+        con.execute("""INSERT INTO raw.web_events VALUES ('{"anonymousId": "a1"}', TIMESTAMP '2024-01-01'),
+                       ('{"anonymousId": "a2"}', TIMESTAMP '2024-01-02'), ('{"anonymousId": "a3"}', NULL)""")
+        con.execute("CREATE TABLE marts.customers (customer_id VARCHAR); INSERT INTO marts.customers VALUES "
+                    "('cus_0000000000000001'), ('cus_0000000000000002')")
+        con.execute("CREATE TABLE marts.kept (email VARCHAR); INSERT INTO marts.kept VALUES ('gone@example.com')")
+    tomb = {keyed(key, "email:gone@example.com")}
+    memory: dict = {}
+
+    def scan(ledger=tomb):
+        stats: dict = {}
+        return scan_database(db, key, ledger, stats, memory), stats
+
+    # first scan: every row; the table still holding the erased email is not remembered as clean
+    assert scan() == ({"w.duckdb:marts.kept.email": 1}, {"tables": 3, "rows": 6})
+    assert set(memory) == {"raw.web_events", "marts.customers"}
+    # nothing changed: only the row without a load time and the table that held the email
+    assert scan() == ({"w.duckdb:marts.kept.email": 1},
+                      {"tables": 3, "rows": 2, "rows_verified_before": 4, "tables_verified_before": 1})
+    with duckdb.connect(str(db)) as con:
+        con.execute("""INSERT INTO raw.web_events VALUES ('{"anonymousId": "erased-visitor"}', TIMESTAMP '2024-01-03')""")
+        con.execute("UPDATE marts.customers SET customer_id = 'cus_0000000000000003' WHERE customer_id LIKE '%2'")
+        con.execute("DELETE FROM marts.kept")
+    erased = tomb | {keyed(key, "web_anonymous:erased-visitor")}
+    # the ledger changed: everything is scanned again, and the new load is found
+    assert scan(erased) == ({"w.duckdb:raw.web_events.payload": 1}, {"tables": 3, "rows": 6})
+    with duckdb.connect(str(db)) as con:
+        con.execute("DELETE FROM raw.web_events WHERE payload LIKE '%erased-visitor%'")
+    assert scan(erased) == ({}, {"tables": 3, "rows": 3, "rows_verified_before": 2, "tables_verified_before": 2})
+    with duckdb.connect(str(db)) as con:
+        con.execute("""INSERT INTO raw.web_events VALUES ('{"anonymousId": "erased-visitor"}', TIMESTAMP '2024-01-04')""")
+        con.execute("UPDATE marts.customers SET customer_id = 'cus_0000000000000004' WHERE customer_id LIKE '%3'")
+    # a new load: the rows loaded after the last clean scan (and those without a load time); a changed table whole
+    assert scan(erased) == ({"w.duckdb:raw.web_events.payload": 1},
+                            {"tables": 3, "rows": 4, "rows_verified_before": 2, "tables_verified_before": 1})
+    with duckdb.connect(str(db)) as con:
+        con.execute("DELETE FROM raw.web_events WHERE payload LIKE '%erased-visitor%'")
+    assert scan(erased) == ({}, {"tables": 3, "rows": 3, "rows_verified_before": 2, "tables_verified_before": 2})
+    with duckdb.connect(str(db)) as con:
+        # a row loaded before the last clean scan changed in place: the whole table again
+        con.execute("""UPDATE raw.web_events SET payload = '{"anonymousId": "erased-visitor"}' WHERE payload LIKE '%a1%'""")
+    assert scan(erased) == ({"w.duckdb:raw.web_events.payload": 1},
+                            {"tables": 3, "rows": 3, "rows_verified_before": 2, "tables_verified_before": 2})

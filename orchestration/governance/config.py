@@ -3,6 +3,7 @@ warehouse file, so rebuilding the warehouse from scratch keeps it).
 
   $CDW_HOME/governance/tombstones.jsonl     erasure ledger: keyed hashes only, never identifiers
   $CDW_HOME/governance/audit.jsonl          audit log: erasures, access exports, data exports
+  $CDW_HOME/governance/erasure_verified.json what the erasure scan found clean (row counts, hashes)
   $CDW_HOME/governance/access/<id>.json     right-of-access exports
   $CDW_HOME/governance/pseudonymization.key secret salt of the analyst snapshot's masked PII
   $CDW_HOME/analytics.duckdb                the analyst snapshot (`cdw sql` reads it)
@@ -34,6 +35,11 @@ def governance_dir() -> Path:
 
 def tombstones_path() -> Path:
     return governance_dir() / "tombstones.jsonl"
+
+
+def verified_path() -> Path:
+    """What the erasure scan found clean, per table (erasure.scan_database): counts and hashes only."""
+    return governance_dir() / "erasure_verified.json"
 
 
 def audit_path() -> Path:
