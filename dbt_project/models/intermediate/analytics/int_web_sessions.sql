@@ -14,10 +14,9 @@ with
 
 visitors as (
 
-    -- each visitor's events hash, read on its first event
-    select visitor_id, _visitor_events_hash
+    -- each visitor's events hash
+    select distinct visitor_id, _visitor_events_hash
     from {{ ref('int_web_events_sessionized') }}
-    where visitor_session_number = 1 and is_session_start
 
 ),
 
@@ -27,9 +26,8 @@ changed_visitors as (
     from visitors
     {%- if is_incremental() %}
     where not exists (
-        select 1 from {{ this }} as built
-        where built.visitor_session_number = 1
-            and built.visitor_id = visitors.visitor_id
+        select 1 from (select distinct visitor_id, _visitor_events_hash from {{ this }}) as built
+        where built.visitor_id = visitors.visitor_id
             and built._visitor_events_hash = visitors._visitor_events_hash
     )
     {%- endif %}
