@@ -37,19 +37,27 @@
     end
 {%- endmacro %}
 
-{#- ORDER BY of an attribute's survivorship (var survivorship_rules[attribute], else its default), record_key last. -#}
-{% macro survivorship_order(attribute) -%}
+{#- An attribute's survivorship rules (var survivorship_rules[attribute], else its default). -#}
+{% macro survivorship_rules(attribute) -%}
     {%- set all_rules = var('survivorship_rules', {}) -%}
     {%- set rules = all_rules.get(attribute, all_rules.get('default', ['source_priority', 'recency', 'completeness'])) -%}
-    {%- set exprs = {
+    {%- for rule in rules if rule not in ('source_priority', 'recency', 'completeness') -%}
+        {{ exceptions.raise_compiler_error("survivorship_rules." ~ attribute ~ ": unknown rule '" ~ rule ~ "' (use source_priority, recency, completeness)") }}
+    {%- endfor -%}
+    {{ return(rules) }}
+{%- endmacro %}
+
+{#- The survivorship key of a record under `rules`, smallest wins: each rule as an ascending
+    number (source priority; newest attributes_updated_at first; most complete first; a missing
+    value last), record_key last. -#}
+{% macro survivorship_key(rules) -%}
+    {%- set parts = {
         'source_priority': source_priority('source'),
-        'recency': 'attributes_updated_at desc nulls last',
-        'completeness': 'completeness desc',
+        'recency': 'coalesce(-1 * ' ~ dbt.datediff("cast('1970-01-01' as timestamp)", 'attributes_updated_at', 'microsecond') ~ ', 9223372036854775807)',
+        'completeness': 'coalesce(-1 * completeness, 2147483647)',
     } -%}
-    {%- for rule in rules -%}
-        {%- if rule not in exprs -%}
-            {{ exceptions.raise_compiler_error("survivorship_rules." ~ attribute ~ ": unknown rule '" ~ rule ~ "' (use source_priority, recency, completeness)") }}
-        {%- endif -%}
-        {{ exprs[rule] }}, {% endfor -%}
-    record_key
+    {%- set exprs = [] -%}
+    {%- for rule in rules %}{% do exprs.append(parts[rule]) %}{% endfor -%}
+    {%- do exprs.append('record_key') -%}
+    {{ ordering_key(exprs) }}
 {%- endmacro %}

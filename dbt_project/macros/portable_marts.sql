@@ -39,6 +39,18 @@
     arg_min({{ value }}, {{ ordering }})
 {%- endmacro %}
 
+{#- A value ordered like the tuple of `exprs` (first differs first): the ordering of value_at_min
+    over several keys. -#}
+{% macro ordering_key(exprs) -%}
+    {{ return(adapter.dispatch('ordering_key', 'customer_warehouse')(exprs)) }}
+{%- endmacro %}
+{% macro default__ordering_key(exprs) -%}
+    struct({{ exprs | join(', ') }})
+{%- endmacro %}
+{% macro duckdb__ordering_key(exprs) -%}
+    row({{ exprs | join(', ') }})
+{%- endmacro %}
+
 {#- Aggregate: `value` of the row with the largest `ordering` in the group. -#}
 {% macro value_at_max(value, ordering) -%}
     {{ return(adapter.dispatch('value_at_max', 'customer_warehouse')(value, ordering)) }}

@@ -24,6 +24,13 @@ components as (
 
 ),
 
+{#- one key per distinct rule order (most attributes share the default) -#}
+{%- set rule_orders = [] -%}
+{%- for attribute in attributes -%}
+    {%- set rules = survivorship_rules(attribute) -%}
+    {%- if rules not in rule_orders %}{% do rule_orders.append(rules) %}{% endif -%}
+{%- endfor %}
+
 customer_records as (
 
     select
@@ -35,42 +42,30 @@ customer_records as (
 
 ),
 
-{#- Every attribute ranked by its own survivorship rules (var survivorship_rules). -#}
-ranked as (
+keyed as (
 
-    {% for attribute in attributes -%}
     select
-        customer_id,
-        '{{ attribute }}' as attribute,
-        cast({{ attribute }} as {{ dbt.type_string() }}) as value,
-        source,
-        record_key,
-        row_number() over (
-            partition by customer_id
-            order by {{ survivorship_order(attribute) }}
-        ) as survivorship_rank
+        *,
+        {% for rules in rule_orders -%}
+        {{ survivorship_key(rules) }} as _survivorship_key_{{ loop.index }}{% if not loop.last %},{% endif %}
+        {% endfor %}
     from customer_records
-    where {{ attribute }} is not null
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
 
 ),
 
-survivors as (
-
-    select * from ranked where survivorship_rank = 1
-
-),
-
+{# Per customer and attribute, the value of the record its rules rank first (var
+    survivorship_rules), among the records that have one: one aggregation pass (a window per
+    attribute sorted every record ten times: 10 s against 7 s at L). #}
 pivoted as (
 
     select
         customer_id,
         {% for attribute in attributes -%}
-        max(case when attribute = '{{ attribute }}' then value end) as {{ attribute }},
-        max(case when attribute = '{{ attribute }}' then source end) as {{ attribute }}_source{% if not loop.last %},{% endif %}
+        {%- set key = '_survivorship_key_' ~ (rule_orders.index(survivorship_rules(attribute)) + 1) -%}
+        {{ value_at_min('cast(' ~ attribute ~ ' as ' ~ dbt.type_string() ~ ')', key) }} filter (where {{ attribute }} is not null) as {{ attribute }},
+        {{ value_at_min('source', key) }} filter (where {{ attribute }} is not null) as {{ attribute }}_source{% if not loop.last %},{% endif %}
         {% endfor %}
-    from survivors
+    from keyed
     group by customer_id
 
 ),
