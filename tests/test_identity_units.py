@@ -207,7 +207,8 @@ def _match(rows, edges, verdicts) -> tuple[pd.DataFrame, float]:
                                  pd.DataFrame({"record_key": records["record_key"], "component": labels}))
         matching.block(con, 50)
         weights, prior = matching.train(con, 50000)
-        pairs = matching.score(con, weights, prior, 0.999, into=None)
+        matching.score(con, weights, prior, 0.999)
+        pairs = con.execute("select * from match_scored").df()
     return pairs.set_index(["record_key_left", "record_key_right"]), prior
 
 

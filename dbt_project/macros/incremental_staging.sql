@@ -23,11 +23,19 @@
         group by 1
     ) as record_hashes
         on record_hashes._record_key = keyed._record_key
+    {{ changed_since_last_build('record_hashes', '_record_key', '_source_rows_hash', built_key=record_key) }}
+{%- endmacro %}
+
+
+{#- A `where` clause, in an incremental build only: the rows of `alias` whose `hash_column` differs
+    from the one the built table ({{ this }}) holds for their `key` (named `built_key` there, default
+    the same) - the records, visitors... whose inputs changed since the last build. -#}
+{% macro changed_since_last_build(alias, key, hash_column, built_key=none) -%}
     {%- if is_incremental() %}
     where not exists (
-        select 1 from {{ this }} as staged
-        where staged.{{ record_key }} = record_hashes._record_key
-            and staged._source_rows_hash = record_hashes._source_rows_hash
+        select 1 from (select distinct {{ built_key or key }} as _key, {{ hash_column }} as _hash from {{ this }}) as built
+        where built._key = {{ alias }}.{{ key }}
+            and built._hash = {{ alias }}.{{ hash_column }}
     )
     {%- endif %}
 {%- endmacro %}

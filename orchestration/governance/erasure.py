@@ -33,6 +33,7 @@ from orchestration.governance import audit, crm_erasure
 from orchestration.extract.loader import EVENT_TIME_COLUMN
 from orchestration.governance.config import access_dir, retention_days, snapshot_path, tombstones_path, verified_path
 from orchestration.governance.hashing import PLATFORMS, sha256_hex, to_e164
+from orchestration.table_digest import row_digests
 
 KEY_ENV = "CDW_ERASURE_KEY"
 
@@ -711,11 +712,8 @@ LOAD_TIME_COLUMN = "_loaded_at"  # lineage of raw rows, carried into staging
 
 
 def _fingerprints(con, rel: str, *wheres: str) -> list[list[str]]:
-    """Row count and sum of row hashes of `rel`, one per condition (the rows it holds), in one pass:
-    equal, the same rows."""
-    aggregates = ", ".join(f"count(*) FILTER (WHERE {w}), sum(_cdw_row_hash) FILTER (WHERE {w})" for w in wheres)
-    row = con.execute(f"SELECT {aggregates} FROM (SELECT hash(x)::HUGEINT AS _cdw_row_hash, x.* FROM {rel} AS x)").fetchone()
-    return [[str(row[2 * i]), str(row[2 * i + 1] or 0)] for i in range(len(wheres))]
+    """The row digests of `rel` (orchestration/table_digest.py) as JSON-able text, one per condition."""
+    return [[str(n), str(h or 0)] for n, h in row_digests(con, rel, *wheres)]
 
 
 def _loaded_until(value: datetime | str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 # All VARCHAR, like the ids in the warehouse; comma / double-quote, like pandas' defaults.
@@ -26,11 +27,6 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _pairs(counts: pd.Series) -> int:
-    c = counts.astype("int64")
-    return int((c * (c - 1) // 2).sum())
-
-
 def _scores(records: int, true_pairs: int, pred_pairs: int, tp: int) -> dict:
     precision = tp / pred_pairs if pred_pairs else 1.0
     recall = tp / true_pairs if true_pairs else 1.0
@@ -40,11 +36,11 @@ def _scores(records: int, true_pairs: int, pred_pairs: int, tp: int) -> dict:
 
 
 def pairwise(predicted: pd.Series, truth: pd.Series) -> dict:
-    """predicted / truth: cluster labels of the same records (aligned). For small in-memory inputs;
-    measure() computes the same counts in DuckDB."""
-    df = pd.DataFrame({"p": predicted.values, "t": truth.values})
-    return _scores(len(df), _pairs(df.groupby("t").size()), _pairs(df.groupby("p").size()),
-                   _pairs(df.groupby(["p", "t"]).size()))
+    """predicted / truth: cluster labels of the same records (aligned), scored by the SQL measure()
+    runs, in an in-memory DuckDB."""
+    with duckdb.connect() as con:
+        con.register("labels", pd.DataFrame({"predicted": predicted.values, "truth": truth.values}))
+        return _pairwise_sql(con, "select predicted, truth from labels", [])
 
 
 def _pairwise_sql(con, joined_sql: str, params: list) -> dict:

@@ -242,11 +242,10 @@ def train(con, sample_pairs: int) -> tuple[dict, float]:
     return weights, prior
 
 
-def score(con, weights: dict, prior: float, threshold: float, into: str = "match_scored") -> pd.DataFrame | None:
-    """Every blocked pair across deterministic components, with levels, weights, probability and
-    the decision, in temp table `into` (ordered by the pair's keys). The pairs stay in DuckDB: at a
-    million people there are ~1.6M of them, and a pandas round trip of that table cost ~17 s at scale L.
-    Returns the table as a DataFrame only when `into` is None (tests, small inputs)."""
+def score(con, weights: dict, prior: float, threshold: float) -> None:
+    """Temp table match_scored: every blocked pair across deterministic components, with levels,
+    weights, probability and the decision, ordered by the pair's keys. The pairs stay in DuckDB: at
+    a million people there are ~1.6M of them, and a pandas round trip cost ~17 s at scale L."""
     cases = []
     for name, levels in weights.items():
         whens = " ".join(f"when '{lvl}' then cast({w['weight']!r} as double)" for lvl, w in levels.items())
@@ -263,9 +262,8 @@ def score(con, weights: dict, prior: float, threshold: float, into: str = "match
         inner join match_records as r on c.r_key = r.record_key
         where l.component <> r.component
     """)
-    table = into or "match_scored_frame"
     con.execute(f"""
-        create or replace temp table {table} as
+        create or replace temp table match_scored as
         select *, match_probability >= {float(threshold)!r} and not is_vetoed as is_match
         from (
             select l_key as record_key_left, r_key as record_key_right, blocking_rule, names_swapped,
@@ -277,8 +275,3 @@ def score(con, weights: dict, prior: float, threshold: float, into: str = "match
         )
         order by record_key_left, record_key_right
     """)
-    if into:
-        return None
-    df = con.execute(f"select * from {table} order by record_key_left, record_key_right").df()
-    con.execute(f"drop table {table}")
-    return df

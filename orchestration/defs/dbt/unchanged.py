@@ -34,6 +34,7 @@ import dagster as dg
 import duckdb
 
 from orchestration import settings
+from orchestration.table_digest import row_digests
 from orchestration.governance.config import tombstones_path
 
 REBUILD_TAG = "cdw/rebuild"
@@ -112,7 +113,7 @@ def data_digest(warehouse: Path, inputs: list[str], outputs: list[str]) -> dict[
             if not present:
                 out[rel] = "missing"
                 continue
-            n, digest = con.execute(f"SELECT count(*), sum(hash(t)::HUGEINT) FROM {_unqualified(rel)} AS t").fetchone()
+            ((n, digest),) = row_digests(con, _unqualified(rel))
             out[rel] = f"{n}:{digest}"
         for rel in outputs:
             present, is_view = _exists(con, rel)

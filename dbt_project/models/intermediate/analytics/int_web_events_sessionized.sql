@@ -56,13 +56,7 @@ changed_visitors as (
 
     select visitor_id, _visitor_events_hash
     from visitor_hashes
-    {%- if is_incremental() %}
-    where not exists (
-        select 1 from (select distinct visitor_id, _visitor_events_hash from {{ this }}) as built
-        where built.visitor_id = visitor_hashes.visitor_id
-            and built._visitor_events_hash = visitor_hashes._visitor_events_hash
-    )
-    {%- endif %}
+    {{ changed_since_last_build('visitor_hashes', 'visitor_id', '_visitor_events_hash') }}
 
 ),
 

@@ -24,13 +24,7 @@ changed_visitors as (
 
     select visitor_id
     from visitors
-    {%- if is_incremental() %}
-    where not exists (
-        select 1 from (select distinct visitor_id, _visitor_events_hash from {{ this }}) as built
-        where built.visitor_id = visitors.visitor_id
-            and built._visitor_events_hash = visitors._visitor_events_hash
-    )
-    {%- endif %}
+    {{ changed_since_last_build('visitors', 'visitor_id', '_visitor_events_hash') }}
 
 ),
 

@@ -26,5 +26,5 @@ def model(dbt, session):
     prepare_records(session, matchable_records_sql("match_source_records", "match_record_identifiers"), "match_labels")
     block(session, max_block)
     weights, prior = train(session, sample)
-    score(session, weights, prior, threshold, into="match_scored")  # stays in DuckDB
+    score(session, weights, prior, threshold)  # temp table match_scored: the pairs stay in DuckDB
     return session.sql(f"select *, cast({prior!r} as double) as prior from match_scored")
