@@ -68,6 +68,6 @@ def day_key(day: date) -> str:
 def range_tags(start: date, end: date) -> dict[str, str]:
     """Run tags that make one run cover the partitions start..end (inclusive): a single-run
     backfill, the way `cdw run`, the daily schedule and the sensor launch the pipeline."""
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+    from orchestration.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     return {ASSET_PARTITION_RANGE_START_TAG: day_key(start), ASSET_PARTITION_RANGE_END_TAG: day_key(end)}

@@ -133,10 +133,52 @@ def test_the_fingerprint_follows_data_settings_and_selection_not_paths(demo, tmp
     assert digest([k for k in keys if k.path[0] == "marts"]) != digest()
 
     # incremental staging is rebuilt from scratch when code or settings changed since the last build
+    from orchestration.defs.dbt import unchanged
     from orchestration.defs.dbt.unchanged import full_refresh_reason, record_build
 
     fp = BuildFingerprint(dbt_manifest(), TRANSLATOR, keys)
     record_build(fp, "run-a")
     assert full_refresh_reason(fp) is None
+    # the snapshot's masking is no input of dbt: the run publishes again, incremental models stay
     monkeypatch.setenv("CDW_SNAPSHOT_PII", "full")
-    assert full_refresh_reason(BuildFingerprint(dbt_manifest(), TRANSLATOR, keys)) == "settings changed since run run-a"
+    changed_setting = BuildFingerprint(dbt_manifest(), TRANSLATOR, keys)
+    assert changed_setting.digest() != fp.digest() and full_refresh_reason(changed_setting) is None
+    monkeypatch.delenv("CDW_SNAPSHOT_PII")
+    # credentials, and settings no build step reads, change nothing
+    monkeypatch.setenv("CDW_CRM_API_TOKEN", "rotated")
+    monkeypatch.setenv("CDW_NOT_A_SETTING", "x")
+    assert BuildFingerprint(dbt_manifest(), TRANSLATOR, keys).digest() == fp.digest()
+    # a change of the code dbt runs rebuilds them from scratch
+    extra = tmp_path / "dbt_code.sql"
+    extra.write_text("select 1")
+    files = unchanged.dbt_code_files()
+    monkeypatch.setattr(unchanged, "dbt_code_files", lambda: files + [extra])
+    record_build(BuildFingerprint(dbt_manifest(), TRANSLATOR, keys), "run-b")
+    extra.write_text("select 2")
+    assert full_refresh_reason(BuildFingerprint(dbt_manifest(), TRANSLATOR, keys)) == "dbt code changed since run run-b"
+
+
+def test_code_dbt_runs_is_found_by_its_imports_and_compared_without_docstrings(tmp_path):
+    from orchestration.defs.dbt import unchanged
+
+    dbt_files = set(unchanged.dbt_code_files())
+    after = set(unchanged.after_build_code_files())
+    models = sorted((unchanged.DBT_DIR / "models").rglob("*.py"))
+    for model in models:  # each Python model and every repository module it imports
+        assert model in dbt_files
+        for module in unchanged._imported_modules(model):
+            f = unchanged._module_file(module)
+            assert f is None or f in dbt_files, (model.name, module)
+    assert unchanged.DBT_DIR / "dbt_project.yml" in dbt_files
+    # the command line is no step of a run: editing it rebuilds nothing
+    cli = unchanged.REPO / "orchestration" / "cli.py"
+    assert cli not in dbt_files and cli not in after
+    assert unchanged.REPO / "data_quality" / "runner.py" in after  # the gate is
+
+    module = tmp_path / "m.py"
+    module.write_text('"""Doc."""\n\ndef f(x):\n    """What f does."""\n    return x + 1  # one\n')
+    before = unchanged.code_digest([module])
+    module.write_text('"""Another doc."""\n\n\ndef f(x):\n    """Says it better."""\n    return x + 1  # comment\n')
+    assert unchanged.code_digest([module]) == before
+    module.write_text('"""Doc."""\n\ndef f(x):\n    return x + 2\n')
+    assert unchanged.code_digest([module]) != before

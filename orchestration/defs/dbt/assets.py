@@ -1,36 +1,28 @@
 """dbt models as Dagster assets: `dbt build`, so dbt tests become asset checks.
 
 Asset keys are <schema>/<model> (raw/<source> for sources, so they line up with the extract
-assets); groups come from the model's folder: staging, identity (intermediate/identity), marts.
-Adding a model needs no Python.
+assets); groups come from the model's folder (`LayerTranslator.get_group_name`): staging, marts,
+and intermediate/<area> by area (identity, profiles, analytics, governance). Adding a model or a
+folder needs no Python.
 """
 
 
+import json
 import os
 import shutil
 import sys
 from collections.abc import Mapping
-from functools import cached_property
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
-from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 
 from orchestration import partitions
+from orchestration.dagster_internals import QUIET_SKIPPED_CHECKS, WarehouseDbtCli
 from orchestration.defs.dbt import unchanged
 from orchestration.defs.dbt.project import dbt_project
-
-
-# dbt top folder -> Dagster group (the layers of DESIGN.md's flow)
-LAYER_GROUPS = {
-    "staging": "staging",
-    "intermediate": "identity",
-    "intermediate/analytics": "marts",  # helpers of the analytics marts, not identity
-    "intermediate/governance": "governance",
-    "marts": "marts",
-}
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -41,14 +33,13 @@ class LayerTranslator(DagsterDbtTranslator):
         return dg.AssetKey([schema, dbt_resource_props.get("alias") or dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        # fqn = [project, top folder, subfolder..., model]; seeds and tests sit with staging
-        fqn = dbt_resource_props.get("fqn") or []
+        """The layer is the model's folder: staging/*, marts/* -> staging, marts; intermediate/<area>
+        -> <area> (identity, profiles, analytics, governance). Seeds and tests sit with staging."""
+        fqn = dbt_resource_props.get("fqn") or []  # [project, top folder, subfolder..., model]
         folders = fqn[1:-1]
-        for depth in (2, 1):  # the most specific mapping wins: intermediate/analytics before intermediate
-            key = "/".join(folders[:depth])
-            if len(folders) >= depth and key in LAYER_GROUPS:
-                return LAYER_GROUPS[key]
-        return "staging"
+        if dbt_resource_props["resource_type"] != "model" or not folders:
+            return "staging"
+        return folders[1] if folders[0] == "intermediate" and len(folders) > 1 else folders[0]
 
 
 TRANSLATOR = LayerTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -68,7 +59,7 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource)
     in which nothing they read (data, code, settings) changed since the last successful run
     (orchestration/defs/dbt/unchanged.py)."""
     fp = unchanged.BuildFingerprint(dbt_manifest(), TRANSLATOR, context.selected_asset_keys)
-    unchanged.QUIET.skipped = False
+    QUIET_SKIPPED_CHECKS.skipped = False
     forced = unchanged.rebuild_forced(context)
     if not forced:
         last_run, digest, why = unchanged.current_build(context, fp)
@@ -77,7 +68,7 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource)
                 f"Nothing this build reads changed since run {last_run} built it (fingerprint {digest[:12]}: "
                 f"{len(fp.inputs)} input tables, code, settings): dbt build skipped, and the gate, exports and "
                 f"snapshot after it. Tag the run {unchanged.REBUILD_TAG}=always (cdw run --rebuild) to rebuild.")
-            unchanged.QUIET.skipped = True
+            QUIET_SKIPPED_CHECKS.skipped = True
             return
         context.log.info(f"Building: {why}")
     # incremental staging keeps rows between runs: rebuilt from scratch when asked or when the code
@@ -110,9 +101,10 @@ def event_day_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource)
             os.environ.pop(name, None)
 
 
+@cache
 def dbt_manifest() -> dict:
-    """The manifest dagster-dbt already parsed for the warehouse assets (not a second read of the file)."""
-    return get_manifest_and_translator_from_dbt_assets([warehouse_dbt_models])[0]
+    """The dbt manifest the assets were defined from (read once per process)."""
+    return json.loads(dbt_project().manifest_path.read_text())
 
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[str]):
@@ -131,6 +123,19 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[st
         yield from with_row_counts(invocation)
     finally:
         _share_partial_parse(target, base)
+        _prune_step_targets(base)
+
+
+KEEP_STEP_TARGETS = 6  # the last three runs' two dbt steps: their run_results.json, manifest, logs
+
+
+def _prune_step_targets(base: Path, keep: int = KEEP_STEP_TARGETS) -> None:
+    """Each dbt step writes its own target folder (~16 MB at the demo's size: manifest, compiled
+    SQL, run results); only the newest few are kept, so the project's target/ does not grow by a
+    folder per step forever."""
+    steps = sorted((p for p in base.glob("*_dbt_models-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in steps[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _share_partial_parse(source: Path, dest: Path) -> None:
@@ -177,30 +182,6 @@ def with_row_counts(invocation):
                 event = event.with_metadata({**event.metadata, "dagster/row_count": dg.MetadataValue.int(rows),
                                              "dagster/storage_kind": dg.MetadataValue.text("duckdb")})
             yield event
-
-
-class WarehouseDbtCli(DbtCliResource):
-    """dagster-dbt's dbt CLI resource without the two things it does in the step's own process
-    before each dbt build, which this project does not use (≈3 s per dbt step, measured):
-
-    - `dbt --version` in a subprocess, to learn the dbt version: the dbt run is this
-      environment's, whose dbt-core version the package metadata gives;
-    - a dbt adapter built in the step's process (it loads every macro of the project), used only
-      by dagster-dbt's `fetch_row_counts` / column metadata: the row counts come from dbt's own
-      events here (`with_row_counts`). It also held a DuckDB handle in the step's process that
-      the in-process steps after it then had to release.
-    """
-
-    @cached_property
-    def _cli_version(self):
-        from importlib.metadata import version as installed
-
-        from packaging import version
-
-        return version.parse(installed("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args):
-        return None
 
 
 def dbt_resource() -> DbtCliResource:

@@ -2,16 +2,26 @@
 
 The warehouse build (`warehouse_dbt_models`: staging, identity, marts) is a function of what it
 reads: the tables it does not build itself (the raw sources after load, erasure and retention;
-the event-day models built before it in the run), the code (the dbt project, its seeds and vars,
-the Python of the identity models and of the pipeline), the installed dbt/DuckDB versions, the
-`CDW_*` settings, and which of its assets the run selected. Its step fingerprints all of that
-before dbt starts:
+the event-day models built before it in the run), the code dbt runs (the dbt project, its seeds
+and vars, and the Python its Python models and profile plugin import), the settings that code
+reads, the installed dbt/DuckDB versions, and which of its assets the run selected. Its step
+fingerprints all of that before dbt starts:
 
 - every input table by its row count and the sum of its rows' hashes (so a row added, deleted or
   changed in place - an erased person's phone nulled - changes it), every output by its row count
   (a table dropped or truncated by hand is rebuilt);
-- every file of the dbt project, of `orchestration/` and of `data_quality/` (the gate) by content,
-  and the erasure ledger (a new erasure is verified by a full run even when no raw row held it).
+- the code dbt runs, found by following imports from the dbt project's Python files (Python is
+  compared by syntax tree without docstrings: a comment or docstring edit changes nothing; a
+  module no build step imports, such as the CLI, is not part of it);
+- the `CDW_*` settings that code names (credentials and paths aside: a rotated token or a moved
+  home rebuilds nothing);
+- the same for the steps that skip with the build (the GX gate, identity metrics, exports, the
+  analyst snapshot: `AFTER_BUILD_MODULES`), and the erasure ledger (a new erasure is verified by a
+  full run even when no raw row held the person).
+
+Only a change of what dbt itself runs (its code, settings, versions) rebuilds the incremental
+models from scratch (`--full-refresh`); a change of the gate's or an export's code or settings
+makes the run build and publish again, incrementally.
 
 After a successful build the step records the fingerprint (outputs as built) and the run id in
 `<warehouse>.builds.json`. When a later run finds the same fingerprint and that run succeeded end
@@ -22,16 +32,18 @@ would produce can differ. The run tag `cdw/rebuild=always` (`cdw run --rebuild`)
 
 from __future__ import annotations
 
+import ast
 import hashlib
-import logging
 import json
 import os
+import re
 from collections.abc import Iterable
 from importlib.metadata import version
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import yaml
 
 from orchestration import settings
 from orchestration.table_digest import row_digests
@@ -39,28 +51,121 @@ from orchestration.governance.config import tombstones_path
 
 REBUILD_TAG = "cdw/rebuild"
 
-REPO = Path(__file__).resolve().parents[3]
-_CODE_DIRS = (("dbt_project", ("models", "macros", "seeds", "tests", "snapshots", "analyses")), ("orchestration", ("",)), ("data_quality", ("",)))
-_CODE_FILES = ("dbt_project/dbt_project.yml", "dbt_project/profiles.yml")
+REPO = settings.REPO_ROOT
+DBT_DIR = settings.DBT_PROJECT_DIR
+_DBT_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
+_DBT_FILES = ("dbt_project.yml", "profiles.yml")
+# The steps a skipped build skips too (gate, identity metrics, exports, analyst snapshot): their
+# code and settings decide whether a run with no new data may skip, not how dbt builds.
+AFTER_BUILD_MODULES = ("data_quality", "orchestration.defs.quality", "orchestration.defs.identity",
+                       "orchestration.defs.exports", "orchestration.defs.governance")
 # Settings that cannot change what a build produces: where things are (a home moved whole keeps its
 # state file beside its warehouse), DuckDB's memory cap, the event-day window of the step before.
-# Every other CDW_ setting (exports, gate, snapshot, retention...) may, and counts.
 _IGNORED_ENV = {"CDW_HOME", "CDW_WAREHOUSE", "CDW_DBT_TARGET_PATH", "CDW_DUCKDB_MEMORY_LIMIT",
                 "CDW_EVENT_DAYS_START", "CDW_EVENT_DAYS_END"}
+# Credentials change who is asked, not what is built or published: a rotated token rebuilds nothing.
+_SECRET_SUFFIXES = ("_TOKEN", "_KEY", "_PASSWORD", "_SECRET")
+_SETTING_NAME = re.compile(r"""["'](CDW_[A-Z0-9_]+)["']""")
+_ENV_VAR_CALL = re.compile(r"""env_var\(\s*["']([A-Z0-9_]+)["']""")
 
 
-def code_digest() -> str:
-    """Every file the build's code is made of, by content (a few hundred small files: milliseconds)."""
+def _module_file(module: str) -> Path | None:
+    """The file that importing a repository module runs (a package's __init__.py), or None when
+    the name is not a repository module (a third-party module, or an object imported from one)."""
+    base = REPO.joinpath(*module.split("."))
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _package_files(package: str) -> list[Path]:
+    return sorted(p for p in REPO.joinpath(*package.split(".")).rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Repository modules a Python file imports, anywhere in it (imports inside functions too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            # `from pkg import name`: name may be a module of pkg or an object in it
+            names |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+    return {n for n in names if n.split(".")[0] in ("orchestration", "data_quality")}
+
+
+def python_closure(entries: Iterable[Path]) -> list[Path]:
+    """`entries` and every repository module they import, transitively (with the __init__.py of
+    each package on the way, which Python runs first)."""
+    seen: set[Path] = set()
+    todo = [p for p in entries if p.is_file()]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for module in _imported_modules(path):
+            parts = module.split(".")
+            todo += [f for i in range(1, len(parts) + 1) if (f := _module_file(".".join(parts[:i])))]
+    return sorted(seen)
+
+
+def dbt_code_files() -> list[Path]:
+    """What dbt runs: the project's files, and the Python its Python models and profile plugins import."""
+    files = [DBT_DIR / f for f in _DBT_FILES]
+    for folder in _DBT_FOLDERS:
+        files += [p for p in (DBT_DIR / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    plugins = yaml.safe_load((DBT_DIR / "profiles.yml").read_text())
+    entries = [p for p in files if p.suffix == ".py"]
+    for profile in plugins.values():
+        for output in (profile.get("outputs") or {}).values() if isinstance(profile, dict) else ():
+            for plugin in output.get("plugins") or ():
+                entries += [f for f in [_module_file(plugin["module"])] if f]
+    return sorted(set(files) | set(python_closure(entries)))
+
+
+def after_build_code_files() -> list[Path]:
+    """The Python of the steps that skip with the build (gate, metrics, exports, snapshot)."""
+    return python_closure([f for m in AFTER_BUILD_MODULES for f in _package_files(m)])
+
+
+def _source_digest(path: Path) -> bytes:
+    """A file's content; for Python, its syntax tree without docstrings, so that a comment, a
+    docstring or reformatting changes nothing."""
+    if path.suffix != ".py":
+        return path.read_bytes()
+    tree = ast.parse(path.read_text(), str(path))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree).encode()
+
+
+def code_digest(files: Iterable[Path]) -> str:
     h = hashlib.sha256()
-    files: list[Path] = [REPO / f for f in _CODE_FILES]
-    for top, subs in _CODE_DIRS:
-        for sub in subs:
-            folder = REPO / top / sub
-            files += [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     for p in sorted(set(files)):
         if p.exists():
-            h.update(str(p.relative_to(REPO)).encode() + b"\0" + p.read_bytes() + b"\0")
+            name = p.relative_to(REPO) if p.is_relative_to(REPO) else p
+            h.update(str(name).encode() + b"\0" + _source_digest(p) + b"\0")
     return h.hexdigest()
+
+
+def settings_read_by(files: Iterable[Path]) -> dict[str, str]:
+    """The CDW_ settings these files name (env_var() in dbt, string literals in Python), as set now:
+    a setting no code of the step reads cannot change what the step makes. A name ending in `_`
+    (CDW_RETENTION_) stands for every setting with that prefix."""
+    names: set[str] = set()
+    for p in files:
+        if p.suffix in (".py", ".sql", ".yml", ".yaml"):
+            text = p.read_text()
+            names |= set(_SETTING_NAME.findall(text)) | set(_ENV_VAR_CALL.findall(text))
+    return {k: v for k, v in os.environ.items()
+            if (k in names or any(n.endswith("_") and k.startswith(n) for n in names))
+            and k not in _IGNORED_ENV and not k.endswith(_SECRET_SUFFIXES)}
 
 
 def _file_digest(path: Path) -> str | None:
@@ -140,10 +245,13 @@ class BuildFingerprint:
         self.selection = sorted(selected)
         self.inputs = input_relations(manifest, selected)
         self.outputs = sorted(r for r in (n.get("relation_name") for n in selected.values()) if r)
+        dbt_files, after_files = dbt_code_files(), after_build_code_files()
         self.fixed = {
-            "code": _short(code_digest()),
+            "dbt code": _short(code_digest(dbt_files)),
+            "dbt settings": _short(settings_read_by(dbt_files)),
             "versions": _short({p: version(p) for p in ("dbt-core", "dbt-duckdb", "duckdb", "dagster", "dagster-dbt")}),
-            "settings": _short({k: v for k, v in os.environ.items() if k.startswith("CDW_") and k not in _IGNORED_ENV}),
+            "gate and export code": _short(code_digest(after_files)),
+            "gate and export settings": _short(settings_read_by(after_files)),
             # every erasure recorded: a new one is proven (erasure_verification) by a full run even
             # when no raw row held the person
             "erasure ledger": _short(_file_digest(tombstones_path())),
@@ -214,25 +322,9 @@ def current_build(context: dg.AssetExecutionContext, fp: BuildFingerprint) -> tu
     return last["run_id"], digest, ""
 
 
-class _QuietSkippedChecks(logging.Filter):
-    """After a skipped build, Dagster warns once per dbt test and GX suite per downstream step that
-    the blocking check "emitted no result ... will proceed without gating on it" (hundreds of lines),
-    though those steps skip: nothing proceeds. Silenced only while the build of this process's
-    current run is skipped; the step's own log line says what happened."""
-
-    skipped = False
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (self.skipped and "emitted no result" in record.getMessage())
-
-
-QUIET = _QuietSkippedChecks()
-logging.getLogger("dagster._core.execution.plan.active").addFilter(QUIET)
-
-
 # What incremental models cannot see in their inputs: rows staged by other code or settings stay
 # wrong until rebuilt, so a change of these rebuilds them (--full-refresh).
-FULL_REFRESH_PARTS = ("code", "versions", "settings")
+FULL_REFRESH_PARTS = ("dbt code", "versions", "dbt settings")
 
 
 def full_refresh_reason(fp: BuildFingerprint) -> str | None:
