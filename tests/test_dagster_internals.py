@@ -30,3 +30,23 @@ def test_the_dbt_resource_overrides_methods_dagster_dbt_still_calls():
 def test_the_skipped_check_warning_comes_from_the_filtered_logger():
     module = importlib.import_module(internals.SKIPPED_CHECKS_LOGGER)
     assert "emitted no result" in inspect.getsource(module)
+
+
+def test_dbt_step_target_folders_are_pruned_to_the_newest_few_old_ones(tmp_path):
+    import os
+    import time
+
+    from orchestration.defs.dbt.assets import _prune_step_targets
+
+    now = time.time()
+    for i in range(10):  # ten step folders, 700 s apart: the oldest five over an hour old
+        folder = tmp_path / f"warehouse_dbt_models-run{i:05d}"
+        folder.mkdir()
+        (folder / "run_results.json").write_text("{}")
+        age = (10 - i) * 700
+        os.utime(folder, (now - age, now - age))
+    (tmp_path / "partial_parse.msgpack").write_text("state")
+    _prune_step_targets(tmp_path, keep=3, min_age_s=3600)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    # kept: the newest three, and the older ones still under an hour old (ages 3500 and 2800 s)
+    assert left == ["partial_parse.msgpack"] + [f"warehouse_dbt_models-run{i:05d}" for i in range(5, 10)]

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -127,15 +128,17 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[st
 
 
 KEEP_STEP_TARGETS = 6  # the last three runs' two dbt steps: their run_results.json, manifest, logs
+STEP_TARGET_MIN_AGE_S = 3600  # never a folder a step of another run sharing this project may be writing
 
 
-def _prune_step_targets(base: Path, keep: int = KEEP_STEP_TARGETS) -> None:
+def _prune_step_targets(base: Path, keep: int = KEEP_STEP_TARGETS, min_age_s: float = STEP_TARGET_MIN_AGE_S) -> None:
     """Each dbt step writes its own target folder (~16 MB at the demo's size: manifest, compiled
-    SQL, run results); only the newest few are kept, so the project's target/ does not grow by a
-    folder per step forever."""
+    SQL, run results); beyond the newest few, folders untouched for an hour are removed, so the
+    project's target/ does not grow by a folder per step forever."""
     steps = sorted((p for p in base.glob("*_dbt_models-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in steps[keep:]:
-        shutil.rmtree(old, ignore_errors=True)
+        if time.time() - old.stat().st_mtime > min_age_s:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _share_partial_parse(source: Path, dest: Path) -> None:
