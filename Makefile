@@ -31,8 +31,8 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
-			|| echo "chromium could not be installed: the browser UI test will be skipped"; \
-		else echo "chromium not installed and not root: the browser UI test will be skipped"; fi; }
+			|| echo "chromium could not be installed: the browser UI test will fail in CI, be skipped elsewhere"; \
+		else echo "chromium not installed and not root: the browser UI test will fail in CI, be skipped elsewhere"; fi; }
 
 ## ui: the Dagster UI on workspace.yaml (runs of `cdw run` show up in its history)
 ui: install
