@@ -36,6 +36,7 @@ import sys
 import time
 import unicodedata
 import zlib
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -575,10 +576,29 @@ class _Generator:
 
     # ---- people --------------------------------------------------------------------------
     def people_chunk(self, ci: int, g0: int, n: int) -> None:
+        """People g0 .. g0+n-1: who they are, then their records in each system, in one random
+        stream per chunk (the order of draws is part of the seed -> output contract)."""
         rng = self.rng(10, ci)
         r = random.Random(int(rng.integers(1 << 62)))
+        people = self._chunk_people(rng, n)
+        out = _ChunkRecords(C={c: [] for c in CONTACT_COLUMNS}, D={c: [] for c in DEAL_COLUMNS},
+                            M={c: [] for c in MEMBER_COLUMNS})
+        pairs = 0
+        for j in range(n):
+            records = self._person_records(r, out, g0 + j, *(column[j] for column in people))
+            pairs += records * (records - 1) // 2
+        self.pairs += pairs
+        if self.hard:
+            _harden_contacts(self, ci, out.C, out.c_person, out.m_person, out.dev_person)
 
-        # who they are and where they work
+        self._write_contacts_deals(rng, out.C, out.c_created, out.c_modified, out.c_dob, out.c_person, out.D,
+                                   out.d_created, out.d_modified, out.d_close, out.d_contact_row)
+        self._web(ci, out.dev_person, out.dev_kind, out.dev_form, out.dev_userid, out.dev_traits, out.dev_country)
+        self._members_and_email_events(ci, out.M, out.m_opt, out.m_changed, out.m_person, out.m_base)
+
+    def _chunk_people(self, rng: np.random.Generator, n: int) -> tuple[list, ...]:
+        """Per person of the chunk: country, company (-1: none), ordinal among the company's staff,
+        name-grid cycle, first/last name index, category, has a phone - as lists."""
         employed = rng.random(n) < 0.85
         comp = np.where(employed, np.searchsorted(self.c_cdf, rng.random(n), side="right").clip(0, self.nc - 1), -1)
         ordinal = np.zeros(n, dtype=np.int64)
@@ -603,349 +623,332 @@ class _Generator:
         cat_u = rng.random(n)   # 0: in the CRM, 1: known elsewhere only, 2: anonymous web visitor only
         cat = np.where(cat_u < 0.90, 0, np.where(cat_u < 0.94, 1, 2))
         has_phone = rng.random(n) < 0.78
+        return tuple(a.tolist() for a in (country, comp, ordinal, cycle, fi, li, cat, has_phone))
 
-        # per-record columns, filled by the loop below
-        C = {c: [] for c in CONTACT_COLUMNS}
-        c_created, c_modified, c_dob, c_person = [], [], [], []
-        D = {c: [] for c in DEAL_COLUMNS}
-        d_created, d_modified, d_close, d_contact_row = [], [], [], []
-        M = {c: [] for c in MEMBER_COLUMNS}
-        m_opt, m_changed, m_person, m_base = [], [], [], []
-        dev_person, dev_kind, dev_form, dev_userid, dev_traits, dev_country = [], [], [], [], [], []
+    def _personal_email(self, r: random.Random, c: int, fs: str, ls: str, avoid: str = "") -> str:
+        for _ in range(4):
+            domain = _wpick(r, V.FREE_MAIL[c])
+            if domain != avoid:
+                break
+        u = r.random()
+        letters = (f"{fs}.{ls}" if u < 0.45 else f"{fs}{ls}" if u < 0.65 else
+                   f"{fs[:1]}{ls}" if u < 0.85 else f"{ls}.{fs}")
+        norm_dom = "gmail.com" if domain == "googlemail.com" else domain
+        # distinct (letters without dots, domain) -> distinct counter value -> unique address,
+        # also after gmail normalisation. Hash collisions only make the numbers bigger.
+        slot = zlib.crc32(f"{letters.replace('.', '')}@{norm_dom}".encode()) & 0x3FFFFF
+        k = int(self.email_counter[slot])
+        self.email_counter[slot] = k + 1
+        return f"{letters}{k if k else ''}@{domain}"
 
-        ws, we = self.ws, self.we
-        bump = self.bump
-        email_counter = self.email_counter
-        c_role, c_switch, c_pattern, c_domain = self.c_role_l, self.c_switch_l, self.c_pattern_l, self.c_domain
-        c_name, c_core, c_city = self.c_name, self.c_core, self.c_city_l
-        pairs = 0
-        country_l, comp_l, ord_l, cyc_l = country.tolist(), comp.tolist(), ordinal.tolist(), cycle.tolist()
-        fi_l, li_l, cat_l, ph_l = fi.tolist(), li.tolist(), cat.tolist(), has_phone.tolist()
-        phone_offset = self.salt % 1_000_003
+    def _person_records(self, r: random.Random, out: "_ChunkRecords", gi: int, c: int, k_comp: int, ordinal: int,
+                        cycle: int, fi: int, li: int, cat: int, has_phone: bool) -> int:
+        """One person's records in every system they are in; returns how many."""
+        if cat == 2:   # an anonymous visitor who never identifies: one cookie, nothing else
+            out.dev_person.append(gi); out.dev_kind.append(0); out.dev_form.append(""); out.dev_userid.append("")
+            out.dev_traits.append(""); out.dev_country.append(c)
+            self.bump("web_anonymous_only_people")
+            return 0
+        fs, ls = FIRST_SLUG[c][fi], LAST_SLUG[c][li]
+        work = ""
+        if k_comp >= 0:
+            pat = self.c_pattern_l[k_comp]
+            local = f"{fs}.{ls}" if pat == 0 else f"{fs}_{ls}" if pat == 1 else f"{ls}.{fs}"
+            if cycle:
+                local += str(cycle + 1)
+            work = f"{local}@{self.c_domain[k_comp]}"
+        if work and r.random() < 0.85:
+            e0, e1 = work, None
+        else:
+            e0, e1 = self._personal_email(r, c, fs, ls), (work or None)
+        nsn = _nsn(V.PHONE_PERSONAL[c], gi, self.salt % 1_000_003) if has_phone else ""
+        p = _Person(gi=gi, pid=f"P{gi:08d}", c=c, fn=FIRST[c][fi], ln=LAST[c][li], fs=fs, ls=ls, k_comp=k_comp,
+                    nsn=nsn, e0=e0, e1=e1,
+                    is_role=cat == 0 and k_comp >= 0 and self.c_role_l[k_comp] >= 0 and ordinal < 4)
+        p.is_switch = cat == 0 and k_comp >= 0 and self.c_switch_l[k_comp] and ordinal < 5 and not p.is_role
 
-        def personal_email(c: int, fs: str, ls: str, avoid: str = "") -> str:
-            for _ in range(4):
-                domain = _wpick(r, V.FREE_MAIL[c])
-                if domain != avoid:
-                    break
+        # ---- decide presence in each system first (the CRM shape depends on it)
+        if cat == 0:
             u = r.random()
-            letters = (f"{fs}.{ls}" if u < 0.45 else f"{fs}{ls}" if u < 0.65 else
-                       f"{fs[:1]}{ls}" if u < 0.85 else f"{ls}.{fs}")
-            norm_dom = "gmail.com" if domain == "googlemail.com" else domain
-            # distinct (letters without dots, domain) -> distinct counter value -> unique address,
-            # also after gmail normalisation. Hash collisions only make the numbers bigger.
-            slot = zlib.crc32(f"{letters.replace('.', '')}@{norm_dom}".encode()) & 0x3FFFFF
-            k = int(email_counter[slot])
-            email_counter[slot] = k + 1
-            return f"{letters}{k if k else ''}@{domain}"
+            n_contacts = 1 if (p.is_role or u < 0.63) else 2 if u < 0.92 else 3
+            member = (not p.is_role) and r.random() < 0.60
+            web = (not p.is_role) and r.random() < 0.38
+        else:
+            n_contacts = 0
+            member = r.random() < 0.70
+            web = (not member) or r.random() < 0.40
+        records = 0
+        if n_contacts:
+            records += self._crm_records(r, out, p, n_contacts, member, web)
+        if member:
+            records += self._member_records(r, out, p)
+        if web:
+            records += self._web_records(r, out, p)
+        return records
 
-        for j in range(n):
-            gi = g0 + j
-            pid = f"P{gi:08d}"
-            c = country_l[j]
-            cat_j = cat_l[j]
-            fn, ln = FIRST[c][fi_l[j]], LAST[c][li_l[j]]
-            fs, ls = FIRST_SLUG[c][fi_l[j]], LAST_SLUG[c][li_l[j]]
-            k_comp = comp_l[j]
-            records = 0
+    def _crm_records(self, r: random.Random, out: "_ChunkRecords", p: "_Person", n_contacts: int, member: bool,
+                     web: bool) -> int:
+        """The person's CRM contacts (the first, and duplicates of a kind each) and deals."""
+        dup_types = []
+        for _ in range(n_contacts - 1):
+            u = r.random()
+            t = ("case_ws" if u < 0.33 else "gmail" if u < 0.45 else "alt" if u < 0.88
+                 else "same" if u < 0.965 else "hard")
+            if t == "gmail" and not _is_gmail(p.e0):
+                t = "case_ws"
+            if t == "alt" and not p.nsn:
+                t = "case_ws"
+            if t == "hard" and ("hard" in dup_types or p.is_switch):
+                t = "same"
+            dup_types.append(t)
+        if ("alt" in dup_types or "hard" in dup_types) and p.e1 is None:
+            p.e1 = self._personal_email(r, p.c, p.fs, p.ls, avoid=p.e0.split("@")[1])
+        p.e1_linked = "alt" in dup_types   # e1 appears together with a shared phone, so it is resolvable
 
-            if cat_j == 2:   # an anonymous visitor who never identifies: one cookie, nothing else
-                dev_person.append(gi); dev_kind.append(0); dev_form.append(""); dev_userid.append("")
-                dev_traits.append(""); dev_country.append(c)
-                bump("web_anonymous_only_people")
+        deals = self._deal_stages(r, p)
+        stage = _lifecycle_stage(r, deals)
+        lead_status = ("" if stage == "customer" and r.random() < 0.8 else
+                       "OPEN_DEAL" if stage == "opportunity" and r.random() < 0.6 else
+                       _wpick(r, (("NEW", 20), ("OPEN", 15), ("IN_PROGRESS", 12), ("ATTEMPTED_TO_CONTACT", 10),
+                                  ("CONNECTED", 8), ("UNQUALIFIED", 6), ("BAD_TIMING", 4), ("", 25))))
+        first_row = len(out.c_person)
+        self._contact_rows(r, out, p, n_contacts, dup_types, stage, lead_status, member, web)
+        self._deal_rows(r, out, p, deals, n_contacts, first_row, stage)
+        return n_contacts
+
+    def _deal_stages(self, r: random.Random, p: "_Person") -> list[str]:
+        deals = []
+        if p.k_comp >= 0 and not p.is_role:
+            u = r.random()
+            nd = 1 if u < 0.29 else 2 if u < 0.34 else 0
+            for _ in range(nd):
+                u = r.random()
+                deals.append("closedwon" if u < 0.25 else "closedlost" if u < 0.55
+                             else V.OPEN_STAGES[int(r.random() * 5)])
+        return deals
+
+    def _contact_rows(self, r: random.Random, out: "_ChunkRecords", p: "_Person", n_contacts: int,
+                      dup_types: list[str], stage: str, lead_status: str, member: bool, web: bool) -> None:
+        c, k_comp, C, bump, we = p.c, p.k_comp, out.C, self.bump, self.we
+        # shared person-level attributes
+        if k_comp >= 0 and r.random() < 0.65:
+            city, state, zkey = V.CITIES[c][self.c_city_l[k_comp]]
+        else:
+            city, state, zkey = V.CITIES[c][int(r.random() * len(V.CITIES[c]))]
+        street = V.STREETS[c][int(r.random() * len(V.STREETS[c]))]
+        num = 1 + int(r.random() * 250)
+        address = (f"{num} {street}" if c in (0, 1) else f"{street} {num}" if c == 2 else f"{num}, {street}")
+        zipc = _postcode(c, zkey, r)
+        country_label = _wpick(r, V.COUNTRY_LABELS[c]) if r.random() > 0.07 else ""
+        title = V.JOB_TITLES[int(r.random() * len(V.JOB_TITLES))] if r.random() > 0.15 else ""
+        dob = (-7_300 + int(r.random() * 17_500)) if r.random() < 0.3 else NO_DATE  # born 1950-1997
+        company_text = ""
+        assoc = ""
+        if k_comp >= 0:
+            u = r.random()
+            company_text = (self.c_name[k_comp] if u < 0.6 else self.c_core[k_comp] if u < 0.85
+                            else self.c_core[k_comp].lower() if u < 0.9 else "")
+            u = r.random()
+            dup_id = int(self.c_dup_id[k_comp])
+            assoc = (dup_id if (dup_id > 0 and u < 0.15) else "" if u > 0.93 else int(self.c_crm_id[k_comp]))
+        elif r.random() < 0.05:
+            company_text = ("Freelance", "Self-employed", "n/a")[int(r.random() * 3)]
+        optout_base = "true" if r.random() < 0.02 else ("false" if r.random() < 0.85 else "")
+        p.created0 = we - int((20 + r.random() * 1100) * DAY_MS)
+        sw = _nsn(V.PHONE_SWITCHBOARD[c], k_comp, self.c_switch_offset) if p.is_switch else ""
+        need_phone = p.e1_linked   # the alt duplicate must share the phone with contact #1
+
+        for ki in range(n_contacts):
+            t = "primary" if ki == 0 else dup_types[ki - 1]
+            first, last, email = p.fn, p.ln, p.e0
+            phone = mobile = ""
+            if t == "primary":
+                u = r.random()
+                if p.is_role:
+                    email = f"{V.ROLE_MAILBOXES[self.c_role_l[k_comp]]}@{self.c_domain[k_comp]}"
+                    bump("crm_role_mailbox_contacts")
+                elif u < 0.03:
+                    email = _case_variant(p.e0, r.random()); bump("crm_email_case_variants")
+                elif u < 0.04:
+                    email = (" " + p.e0) if r.random() < 0.5 else (p.e0 + " "); bump("crm_email_whitespace")
+            elif t == "case_ws":
+                email = _case_variant(p.e0, r.random()) if r.random() < 0.7 else (p.e0 + " ")
+            elif t == "gmail":
+                email = _gmail_variant(p.e0, r.random(), r.random())
+            elif t in ("alt", "hard"):
+                email = p.e1
+            if ki > 0:
+                bump(f"crm_duplicate_{t}")
+                if r.random() < 0.25:
+                    if r.random() < 0.5:
+                        first = _typo(p.fn, r.random(), r.random())
+                    else:
+                        last = _typo(p.ln, r.random(), r.random())
+                    bump("crm_duplicate_name_typos")
+                if r.random() < 0.03:
+                    first = ""
+            # national formats ("0151 ...") only where the record says which country it is in
+            keep_addr = ki == 0 or t == "hard" or r.random() > 0.4
+            national_ok = keep_addr and country_label != ""
+            if t != "hard" and p.nsn:
+                if p.is_switch:
+                    if need_phone or r.random() < 0.6:
+                        mobile = format_phone(c, p.nsn, r.random(), national_ok)
+                elif need_phone and t in ("primary", "alt"):
+                    if r.random() < 0.7:
+                        phone = format_phone(c, p.nsn, r.random(), national_ok)
+                    else:
+                        mobile = format_phone(c, p.nsn, r.random(), national_ok)
+                else:
+                    u = r.random()
+                    if u < 0.55:
+                        phone = format_phone(c, p.nsn, r.random(), national_ok)
+                    elif u < 0.8:
+                        mobile = format_phone(c, p.nsn, r.random(), national_ok)
+            if p.is_switch and t != "hard":
+                phone = format_phone(c, sw, r.random(), national_ok)
+                bump("crm_switchboard_contacts")
+            if ki == 0 and n_contacts == 1 and not member and not web and r.random() < 0.01:
+                email = ""   # a lone record without email: nothing else to resolve against
+                bump("crm_contacts_without_email")
+            created = p.created0 if ki == 0 else p.created0 + int(r.random() * (we - p.created0))
+            C["firstname"].append(first)
+            C["lastname"].append(last if (ki == 0 or r.random() > 0.02) else "")
+            C["email"].append(email)
+            C["phone"].append(phone)
+            C["mobilephone"].append(mobile)
+            C["company"].append(company_text if ki == 0 or r.random() > 0.2 else "")
+            C["jobtitle"].append(title if ki == 0 or r.random() > 0.3 else
+                                 V.JOB_TITLES[int(r.random() * len(V.JOB_TITLES))])
+            C["address"].append(address if keep_addr and r.random() > 0.2 else "")
+            C["city"].append(city if keep_addr else "")
+            C["state"].append(state if keep_addr else "")
+            C["zip"].append(zipc if keep_addr and r.random() > 0.1 else "")
+            C["country"].append(country_label if keep_addr else "")
+            out.c_dob.append(dob if (ki == 0 or r.random() < 0.5) else NO_DATE)
+            C["lifecyclestage"].append(stage if ki == 0 or stage != "customer" or r.random() < 0.7
+                                       else "lead")
+            C["hs_lead_status"].append(lead_status if ki == 0 else "")
+            C["hs_email_optout"].append(optout_base)
+            C["associatedcompanyid"].append(assoc if ki == 0 or r.random() > 0.3 else "")
+            out.c_created.append(created)
+            out.c_modified.append(created + int(r.random() * (we - created)))
+            out.c_person.append(p.pid)
+
+    def _deal_rows(self, r: random.Random, out: "_ChunkRecords", p: "_Person", deals: list[str], n_contacts: int,
+                   first_row: int, stage: str) -> None:
+        we, D = self.we, out.D
+        for stage_d in deals:
+            created = p.created0 + int(r.random() * (we - p.created0))
+            won_lost = stage_d in ("closedwon", "closedlost")
+            if won_lost:
+                close = created + int(r.random() * min(we - created, 200 * DAY_MS))
+            else:
+                close = we + int((10 + r.random() * 150) * DAY_MS) if r.random() < 0.8 else -1
+            amount = round(math.exp(r.gauss(9.6, 1.0)) / 50) * 50
+            product = V.DEAL_PRODUCTS[int(r.random() * len(V.DEAL_PRODUCTS))]
+            D["dealname"].append(f"{self.c_core[p.k_comp]} - {product}")
+            D["pipeline"].append("default")
+            D["dealstage"].append(stage_d)
+            D["amount"].append(amount if (won_lost or r.random() < 0.85) else "")
+            D["associated_company_id"].append(int(self.c_crm_id[p.k_comp]) if r.random() > 0.04 else "")
+            out.d_created.append(created)
+            out.d_close.append(close)
+            last_touch = close if won_lost else created
+            out.d_modified.append(last_touch + int(r.random() * (we - last_touch)))
+            u = r.random()
+            # sometimes the deal hangs on the duplicate contact (when its stage agrees)
+            on_dup = u < 0.12 and n_contacts > 1 and out.C["lifecyclestage"][first_row + 1] == stage
+            out.d_contact_row.append(-1 if u < 0.03 else first_row + (1 if on_dup else 0))
+
+    def _member_records(self, r: random.Random, out: "_ChunkRecords", p: "_Person") -> int:
+        """The person's email list members (a second address sometimes): Mailchimp keys them by the
+        lowercased address."""
+        ws, we, M, bump = self.ws, self.we, out.M, self.bump
+        emails = [p.e0 if (not p.e1_linked or r.random() < 0.7) else p.e1]
+        if r.random() < 0.06:
+            if _is_gmail(emails[0]):
+                emails.append(_gmail_variant(emails[0], r.random(), r.random()))
+                bump("email_members_gmail_variant_second")
+            elif p.e1_linked:
+                emails.append(p.e1 if emails[0] == p.e0 else p.e0)
+                bump("email_members_second_address")
+        base = _wpick(r, (("subscribed", 86), ("unsubscribed", 5), ("cleaned", 2), ("pending", 4),
+                          ("transactional", 3)))
+        seen_ids = set()
+        records = 0
+        for mi, em in enumerate(emails):
+            typed = em
+            if r.random() < 0.03:
+                typed = _case_variant(em, r.random())
+            elif _is_gmail(em) and mi == 0 and r.random() < 0.04:
+                typed = _gmail_variant(em, 0.1, r.random())  # a +tag
+            member_id = hashlib.md5(typed.lower().encode()).hexdigest()
+            if member_id in seen_ids:
                 continue
-
-            work = ""
-            if k_comp >= 0:
-                pat = c_pattern[k_comp]
-                local = f"{fs}.{ls}" if pat == 0 else f"{fs}_{ls}" if pat == 1 else f"{ls}.{fs}"
-                if cyc_l[j]:
-                    local += str(cyc_l[j] + 1)
-                work = f"{local}@{c_domain[k_comp]}"
-            if work and r.random() < 0.85:
-                e0, e1 = work, None
+            seen_ids.add(member_id)
+            M["member_id"].append(member_id)
+            M["email_address"].append(typed)
+            M["first_name"].append("" if r.random() < 0.15 else p.fn.lower() if r.random() < 0.05 else p.fn)
+            M["last_name"].append("" if r.random() < 0.2 else p.ln)
+            M["phone"].append(format_phone(p.c, p.nsn, r.random(), p.c == 0) if p.nsn and r.random() < 0.2 else "")
+            st = base if mi == 0 else "subscribed"
+            if st == "pending":
+                opt = -1
+            elif r.random() < 0.06:
+                opt = ws + int(r.random() * (we - ws))
             else:
-                e0, e1 = personal_email(c, fs, ls), (work or None)
-            nsn = _nsn(V.PHONE_PERSONAL[c], gi, phone_offset) if ph_l[j] else ""
-
-            is_role = cat_j == 0 and k_comp >= 0 and c_role[k_comp] >= 0 and ord_l[j] < 4
-            is_switch = cat_j == 0 and k_comp >= 0 and c_switch[k_comp] and ord_l[j] < 5 and not is_role
-
-            # ---- decide presence in each system first (the CRM shape depends on it)
-            if cat_j == 0:
-                u = r.random()
-                n_contacts = 1 if (is_role or u < 0.63) else 2 if u < 0.92 else 3
-                member = (not is_role) and r.random() < 0.60
-                web = (not is_role) and r.random() < 0.38
+                opt = ws - int((1 + r.random() * 900) * DAY_MS)
+            out.m_opt.append(opt)
+            out.m_base.append(st)
+            if st in ("unsubscribed", "cleaned"):
+                ref = opt if opt >= 0 else ws - 1000 * DAY_MS
+                changed = ref + int(r.random() * max(0, ws - ref))
+            elif st == "pending":
+                changed = ws + int(r.random() * (we - ws))
             else:
-                n_contacts = 0
-                member = r.random() < 0.70
-                web = (not member) or r.random() < 0.40
+                changed = opt + (int(r.random() * max(0, ws - opt)) if r.random() < 0.3 else 0)
+            out.m_changed.append(changed)
+            out.m_person.append(p.pid)
+            records += 1
+        return records
 
-            # ---- CRM ------------------------------------------------------------------
-            e1_linked = False        # e1 appears together with a shared phone, so it is resolvable
-            if n_contacts:
-                dup_types = []
-                for _ in range(n_contacts - 1):
-                    u = r.random()
-                    t = ("case_ws" if u < 0.33 else "gmail" if u < 0.45 else "alt" if u < 0.88
-                         else "same" if u < 0.965 else "hard")
-                    if t == "gmail" and not _is_gmail(e0):
-                        t = "case_ws"
-                    if t == "alt" and not nsn:
-                        t = "case_ws"
-                    if t == "hard" and ("hard" in dup_types or is_switch):
-                        t = "same"
-                    dup_types.append(t)
-                if ("alt" in dup_types or "hard" in dup_types) and e1 is None:
-                    e1 = personal_email(c, fs, ls, avoid=e0.split("@")[1])
-                e1_linked = "alt" in dup_types
-
-                # deals (they decide the lifecycle stage)
-                deals = []
-                if k_comp >= 0 and not is_role:
-                    u = r.random()
-                    nd = 1 if u < 0.29 else 2 if u < 0.34 else 0
-                    for _ in range(nd):
-                        u = r.random()
-                        deals.append("closedwon" if u < 0.25 else "closedlost" if u < 0.55
-                                     else V.OPEN_STAGES[int(r.random() * 5)])
-                if "closedwon" in deals:
-                    stage = "customer"
-                elif any(s not in ("closedwon", "closedlost") for s in deals):
-                    stage = "opportunity"
-                elif deals:
-                    stage = "salesqualifiedlead" if r.random() < 0.6 else "lead"
-                else:
-                    stage = _wpick(r, (("subscriber", 15), ("lead", 45), ("marketingqualifiedlead", 18),
-                                       ("salesqualifiedlead", 9), ("other", 3), ("evangelist", 1), ("", 9)))
-                lead_status = ("" if stage == "customer" and r.random() < 0.8 else
-                               "OPEN_DEAL" if stage == "opportunity" and r.random() < 0.6 else
-                               _wpick(r, (("NEW", 20), ("OPEN", 15), ("IN_PROGRESS", 12), ("ATTEMPTED_TO_CONTACT", 10),
-                                          ("CONNECTED", 8), ("UNQUALIFIED", 6), ("BAD_TIMING", 4), ("", 25))))
-                # shared person-level attributes
-                if k_comp >= 0 and r.random() < 0.65:
-                    city, state, zkey = V.CITIES[c][c_city[k_comp]]
-                else:
-                    city, state, zkey = V.CITIES[c][int(r.random() * len(V.CITIES[c]))]
-                street = V.STREETS[c][int(r.random() * len(V.STREETS[c]))]
-                num = 1 + int(r.random() * 250)
-                address = (f"{num} {street}" if c in (0, 1) else f"{street} {num}" if c == 2 else f"{num}, {street}")
-                zipc = _postcode(c, zkey, r)
-                country_label = _wpick(r, V.COUNTRY_LABELS[c]) if r.random() > 0.07 else ""
-                title = V.JOB_TITLES[int(r.random() * len(V.JOB_TITLES))] if r.random() > 0.15 else ""
-                dob = (-7_300 + int(r.random() * 17_500)) if r.random() < 0.3 else NO_DATE  # born 1950-1997
-                company_text = ""
-                assoc = ""
-                if k_comp >= 0:
-                    u = r.random()
-                    company_text = (c_name[k_comp] if u < 0.6 else c_core[k_comp] if u < 0.85
-                                    else c_core[k_comp].lower() if u < 0.9 else "")
-                    u = r.random()
-                    dup_id = int(self.c_dup_id[k_comp])
-                    assoc = (dup_id if (dup_id > 0 and u < 0.15) else "" if u > 0.93 else int(self.c_crm_id[k_comp]))
-                elif r.random() < 0.05:
-                    company_text = ("Freelance", "Self-employed", "n/a")[int(r.random() * 3)]
-                optout_base = "true" if r.random() < 0.02 else ("false" if r.random() < 0.85 else "")
-                created0 = we - int((20 + r.random() * 1100) * DAY_MS)
-                sw = _nsn(V.PHONE_SWITCHBOARD[c], k_comp, self.c_switch_offset) if is_switch else ""
-                first_row = len(c_person)
-                need_phone = e1_linked   # the alt duplicate must share the phone with contact #1
-
-                for ki in range(n_contacts):
-                    t = "primary" if ki == 0 else dup_types[ki - 1]
-                    first, last, email = fn, ln, e0
-                    phone = mobile = ""
-                    if t == "primary":
-                        u = r.random()
-                        if is_role:
-                            email = f"{V.ROLE_MAILBOXES[c_role[k_comp]]}@{c_domain[k_comp]}"
-                            bump("crm_role_mailbox_contacts")
-                        elif u < 0.03:
-                            email = _case_variant(e0, r.random()); bump("crm_email_case_variants")
-                        elif u < 0.04:
-                            email = (" " + e0) if r.random() < 0.5 else (e0 + " "); bump("crm_email_whitespace")
-                    elif t == "case_ws":
-                        email = _case_variant(e0, r.random()) if r.random() < 0.7 else (e0 + " ")
-                    elif t == "gmail":
-                        email = _gmail_variant(e0, r.random(), r.random())
-                    elif t in ("alt", "hard"):
-                        email = e1
-                    if ki > 0:
-                        bump(f"crm_duplicate_{t}")
-                        if r.random() < 0.25:
-                            if r.random() < 0.5:
-                                first = _typo(fn, r.random(), r.random())
-                            else:
-                                last = _typo(ln, r.random(), r.random())
-                            bump("crm_duplicate_name_typos")
-                        if r.random() < 0.03:
-                            first = ""
-                    # national formats ("0151 ...") only where the record says which country it is in
-                    keep_addr = ki == 0 or t == "hard" or r.random() > 0.4
-                    national_ok = keep_addr and country_label != ""
-                    if t != "hard" and nsn:
-                        if is_switch:
-                            if need_phone or r.random() < 0.6:
-                                mobile = format_phone(c, nsn, r.random(), national_ok)
-                        elif need_phone and t in ("primary", "alt"):
-                            if r.random() < 0.7:
-                                phone = format_phone(c, nsn, r.random(), national_ok)
-                            else:
-                                mobile = format_phone(c, nsn, r.random(), national_ok)
-                        else:
-                            u = r.random()
-                            if u < 0.55:
-                                phone = format_phone(c, nsn, r.random(), national_ok)
-                            elif u < 0.8:
-                                mobile = format_phone(c, nsn, r.random(), national_ok)
-                    if is_switch and t != "hard":
-                        phone = format_phone(c, sw, r.random(), national_ok)
-                        bump("crm_switchboard_contacts")
-                    if ki == 0 and n_contacts == 1 and not member and not web and r.random() < 0.01:
-                        email = ""   # a lone record without email: nothing else to resolve against
-                        bump("crm_contacts_without_email")
-                    created = created0 if ki == 0 else created0 + int(r.random() * (we - created0))
-                    C["firstname"].append(first)
-                    C["lastname"].append(last if (ki == 0 or r.random() > 0.02) else "")
-                    C["email"].append(email)
-                    C["phone"].append(phone)
-                    C["mobilephone"].append(mobile)
-                    C["company"].append(company_text if ki == 0 or r.random() > 0.2 else "")
-                    C["jobtitle"].append(title if ki == 0 or r.random() > 0.3 else
-                                         V.JOB_TITLES[int(r.random() * len(V.JOB_TITLES))])
-                    C["address"].append(address if keep_addr and r.random() > 0.2 else "")
-                    C["city"].append(city if keep_addr else "")
-                    C["state"].append(state if keep_addr else "")
-                    C["zip"].append(zipc if keep_addr and r.random() > 0.1 else "")
-                    C["country"].append(country_label if keep_addr else "")
-                    c_dob.append(dob if (ki == 0 or r.random() < 0.5) else NO_DATE)
-                    C["lifecyclestage"].append(stage if ki == 0 or stage != "customer" or r.random() < 0.7
-                                               else "lead")
-                    C["hs_lead_status"].append(lead_status if ki == 0 else "")
-                    C["hs_email_optout"].append(optout_base)
-                    C["associatedcompanyid"].append(assoc if ki == 0 or r.random() > 0.3 else "")
-                    c_created.append(created)
-                    c_modified.append(created + int(r.random() * (we - created)))
-                    c_person.append(pid)
-                    records += 1
-
-                for stage_d in deals:
-                    created = created0 + int(r.random() * (we - created0))
-                    won_lost = stage_d in ("closedwon", "closedlost")
-                    if won_lost:
-                        close = created + int(r.random() * min(we - created, 200 * DAY_MS))
-                    else:
-                        close = we + int((10 + r.random() * 150) * DAY_MS) if r.random() < 0.8 else -1
-                    amount = round(math.exp(r.gauss(9.6, 1.0)) / 50) * 50
-                    product = V.DEAL_PRODUCTS[int(r.random() * len(V.DEAL_PRODUCTS))]
-                    D["dealname"].append(f"{self.c_core[k_comp]} - {product}")
-                    D["pipeline"].append("default")
-                    D["dealstage"].append(stage_d)
-                    D["amount"].append(amount if (won_lost or r.random() < 0.85) else "")
-                    D["associated_company_id"].append(int(self.c_crm_id[k_comp]) if r.random() > 0.04 else "")
-                    d_created.append(created)
-                    d_close.append(close)
-                    last_touch = close if won_lost else created
-                    d_modified.append(last_touch + int(r.random() * (we - last_touch)))
-                    u = r.random()
-                    # sometimes the deal hangs on the duplicate contact (when its stage agrees)
-                    on_dup = u < 0.12 and n_contacts > 1 and C["lifecyclestage"][first_row + 1] == stage
-                    d_contact_row.append(-1 if u < 0.03 else first_row + (1 if on_dup else 0))
-
-            # ---- email list members ---------------------------------------------------
-            if member:
-                emails = [e0 if (not e1_linked or r.random() < 0.7) else e1]
-                if r.random() < 0.06:
-                    if _is_gmail(emails[0]):
-                        emails.append(_gmail_variant(emails[0], r.random(), r.random()))
-                        bump("email_members_gmail_variant_second")
-                    elif e1_linked:
-                        emails.append(e1 if emails[0] == e0 else e0)
-                        bump("email_members_second_address")
-                base = _wpick(r, (("subscribed", 86), ("unsubscribed", 5), ("cleaned", 2), ("pending", 4),
-                                  ("transactional", 3)))
-                seen_ids = set()
-                for mi, em in enumerate(emails):
-                    typed = em
-                    if r.random() < 0.03:
-                        typed = _case_variant(em, r.random())
-                    elif _is_gmail(em) and mi == 0 and r.random() < 0.04:
-                        typed = _gmail_variant(em, 0.1, r.random())  # a +tag
-                    member_id = hashlib.md5(typed.lower().encode()).hexdigest()
-                    if member_id in seen_ids:   # Mailchimp keys members by the lowercased address
-                        continue
-                    seen_ids.add(member_id)
-                    M["member_id"].append(member_id)
-                    M["email_address"].append(typed)
-                    M["first_name"].append("" if r.random() < 0.15 else fn.lower() if r.random() < 0.05 else fn)
-                    M["last_name"].append("" if r.random() < 0.2 else ln)
-                    M["phone"].append(format_phone(c, nsn, r.random(), c == 0) if nsn and r.random() < 0.2 else "")
-                    st = base if mi == 0 else "subscribed"
-                    if st == "pending":
-                        opt = -1
-                    elif r.random() < 0.06:
-                        opt = ws + int(r.random() * (we - ws))
-                    else:
-                        opt = ws - int((1 + r.random() * 900) * DAY_MS)
-                    m_opt.append(opt)
-                    m_base.append(st)
-                    if st in ("unsubscribed", "cleaned"):
-                        ref = opt if opt >= 0 else ws - 1000 * DAY_MS
-                        changed = ref + int(r.random() * max(0, ws - ref))
-                    elif st == "pending":
-                        changed = ws + int(r.random() * (we - ws))
-                    else:
-                        changed = opt + (int(r.random() * max(0, ws - opt)) if r.random() < 0.3 else 0)
-                    m_changed.append(changed)
-                    m_person.append(pid)
-                    records += 1
-
-            # ---- web devices ----------------------------------------------------------
-            if web:
-                account = r.random() < 0.45
-                uid = f"usr_{int(_mix64(np.array([gi ^ self.salt]))[0]):016x}" if account else ""
-                u = r.random()
-                ndev = 1 if u < 0.72 else 2 if u < 0.94 else 3
-                usable = [e0] + ([e1] if e1_linked else [])
-                for di in range(ndev):
-                    if account and di > 0 and r.random() < 0.5:
-                        kind, form = 2, "login"        # logs in: identify(userId) without traits
-                        traits = "{}"
-                    else:
-                        kind = 1
-                        if account:
-                            form = "signup" if di == 0 else "login"
-                        else:
-                            form = _wpick(r, (("demo", 30), ("contact", 15), ("webinar", 20), ("ebook", 35)))
-                        em = usable[int(r.random() * len(usable))]
-                        if r.random() < 0.05:
-                            em = _case_variant(em, r.random())
-                        elif _is_gmail(em) and r.random() < 0.1:
-                            em = _gmail_variant(em, r.random(), r.random())
-                        parts = [f'"email":"{em}"']
-                        if r.random() < 0.9:
-                            parts.append(f'"firstName":"{fn}","lastName":"{ln}"')
-                        if nsn and r.random() < 0.15:
-                            parts.append(f'"phone":"{format_phone(c, nsn, r.random(), c == 0)}"')
-                        if k_comp >= 0 and r.random() < 0.3:
-                            parts.append(f'"company":"{self.c_core[k_comp]}"')
-                        traits = "{" + ",".join(parts) + "}"
-                    dev_person.append(gi); dev_kind.append(kind); dev_form.append(form)
-                    dev_userid.append(uid); dev_traits.append(traits); dev_country.append(c)
-                    records += 1
-                bump("web_known_people")
+    def _web_records(self, r: random.Random, out: "_ChunkRecords", p: "_Person") -> int:
+        """The person's web devices: anonymous cookies that identify by a form (traits) or log in."""
+        account = r.random() < 0.45
+        uid = f"usr_{int(_mix64(np.array([p.gi ^ self.salt]))[0]):016x}" if account else ""
+        u = r.random()
+        ndev = 1 if u < 0.72 else 2 if u < 0.94 else 3
+        usable = [p.e0] + ([p.e1] if p.e1_linked else [])
+        for di in range(ndev):
+            if account and di > 0 and r.random() < 0.5:
+                kind, form = 2, "login"        # logs in: identify(userId) without traits
+                traits = "{}"
+            else:
+                kind = 1
                 if account:
-                    bump("web_people_with_user_id")
-            pairs += records * (records - 1) // 2
-        self.pairs += pairs
-        if self.hard:
-            _harden_contacts(self, ci, C, c_person, m_person, dev_person)
-
-        self._write_contacts_deals(rng, C, c_created, c_modified, c_dob, c_person, D, d_created, d_modified,
-                                   d_close, d_contact_row)
-        self._web(ci, dev_person, dev_kind, dev_form, dev_userid, dev_traits, dev_country)
-        self._members_and_email_events(ci, M, m_opt, m_changed, m_person, m_base)
+                    form = "signup" if di == 0 else "login"
+                else:
+                    form = _wpick(r, (("demo", 30), ("contact", 15), ("webinar", 20), ("ebook", 35)))
+                em = usable[int(r.random() * len(usable))]
+                if r.random() < 0.05:
+                    em = _case_variant(em, r.random())
+                elif _is_gmail(em) and r.random() < 0.1:
+                    em = _gmail_variant(em, r.random(), r.random())
+                parts = [f'"email":"{em}"']
+                if r.random() < 0.9:
+                    parts.append(f'"firstName":"{p.fn}","lastName":"{p.ln}"')
+                if p.nsn and r.random() < 0.15:
+                    parts.append(f'"phone":"{format_phone(p.c, p.nsn, r.random(), p.c == 0)}"')
+                if p.k_comp >= 0 and r.random() < 0.3:
+                    parts.append(f'"company":"{self.c_core[p.k_comp]}"')
+                traits = "{" + ",".join(parts) + "}"
+            out.dev_person.append(p.gi); out.dev_kind.append(kind); out.dev_form.append(form)
+            out.dev_userid.append(uid); out.dev_traits.append(traits); out.dev_country.append(p.c)
+        self.bump("web_known_people")
+        if account:
+            self.bump("web_people_with_user_id")
+        return ndev
 
     # ---- CRM output ----------------------------------------------------------------------
     def _write_contacts_deals(self, rng, C, c_created, c_modified, c_dob, c_person, D, d_created, d_modified,
@@ -1404,6 +1407,64 @@ class _Generator:
 
 
 # ------------------------------------------------------------------------------------------
+@dataclass
+class _Person:
+    """One simulated person while their records are written (e1: a second address, when any)."""
+    gi: int
+    pid: str
+    c: int
+    fn: str
+    ln: str
+    fs: str
+    ls: str
+    k_comp: int
+    nsn: str
+    e0: str
+    e1: str | None
+    is_role: bool
+    is_switch: bool = False
+    e1_linked: bool = False
+    created0: int = 0
+
+
+@dataclass
+class _ChunkRecords:
+    """The columns of one chunk's records, per system, filled person by person."""
+    C: dict
+    D: dict
+    M: dict
+    c_created: list = field(default_factory=list)
+    c_modified: list = field(default_factory=list)
+    c_dob: list = field(default_factory=list)
+    c_person: list = field(default_factory=list)
+    d_created: list = field(default_factory=list)
+    d_modified: list = field(default_factory=list)
+    d_close: list = field(default_factory=list)
+    d_contact_row: list = field(default_factory=list)
+    m_opt: list = field(default_factory=list)
+    m_changed: list = field(default_factory=list)
+    m_person: list = field(default_factory=list)
+    m_base: list = field(default_factory=list)
+    dev_person: list = field(default_factory=list)
+    dev_kind: list = field(default_factory=list)
+    dev_form: list = field(default_factory=list)
+    dev_userid: list = field(default_factory=list)
+    dev_traits: list = field(default_factory=list)
+    dev_country: list = field(default_factory=list)
+
+
+def _lifecycle_stage(r: random.Random, deals: list[str]) -> str:
+    """The CRM lifecycle stage the person's deals imply (a weighted pick without deals)."""
+    if "closedwon" in deals:
+        return "customer"
+    if any(s not in ("closedwon", "closedlost") for s in deals):
+        return "opportunity"
+    if deals:
+        return "salesqualifiedlead" if r.random() < 0.6 else "lead"
+    return _wpick(r, (("subscriber", 15), ("lead", 45), ("marketingqualifiedlead", 18),
+                      ("salesqualifiedlead", 9), ("other", 3), ("evangelist", 1), ("", 9)))
+
+
 def _wpick_u(items, u: float):
     total = sum(w for _, w in items)
     acc = 0.0
