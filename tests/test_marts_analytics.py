@@ -7,7 +7,6 @@ The raw tables are written in the shape the extract step produces (tests/dbt_fix
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import datetime
 from pathlib import Path
@@ -133,16 +132,6 @@ def wh(tmp_path_factory) -> Path:
     return warehouse
 
 
-def largest_remainder(cents: int, weights: list[float]) -> list[int]:
-    exact = [cents * w / sum(weights) for w in weights]
-    floors = [int(e // 1) for e in exact]
-    left = cents - sum(floors)
-    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
-    for i in order[:left]:
-        floors[i] += 1
-    return floors
-
-
 def test_deals_status_cycle_and_owner(wh):
     rows = dict((r[0], r[1:]) for r in q(wh, "SELECT deal_id, deal_status, cycle_days, customer_id, closed_at IS NULL,"
                                              " expected_close_at IS NULL FROM marts.deals"))
@@ -183,12 +172,13 @@ def test_attribution_journey_to_the_cent(wh):
         credits.setdefault(model, []).append(cents)
     assert [r[2] for r in rows if r[0] == "linear"] == ["spring", "brand", "abm"]  # the post-close visit is out
     # touches 14 d 0 h, 7 d 0 h and 1 d 0 h before the close at 2024-03-15 10:00
-    days = [14.0, 7.0, 1.0]
     assert credits["first_touch"] == [100000, 0, 0]
     assert credits["last_touch"] == [0, 0, 100000]
     assert credits["linear"] == [33334, 33333, 33333]
     assert credits["position_based"] == [40000, 20000, 40000]
-    assert credits["time_decay"] == largest_remainder(100000, [0.5 ** (d / 7) for d in days])
+    # time decay, half-life 7 days: weights 0.5^2 = 0.25, 0.5^1 = 0.5, 0.5^(1/7) = 0.905724 (sum 1.655724)
+    # -> 15099.16, 30198.33, 54702.51 cents; the cent left by the floors goes to the largest remainder
+    assert credits["time_decay"] == [15099, 30198, 54703]
     assert all(sum(c) == 100000 for c in credits.values())
     # Bob and Cid had no campaign touch: their deals are not attributed
     assert q(wh, "SELECT DISTINCT deal_id FROM marts.attribution_credits") == [(11,)]
@@ -219,7 +209,9 @@ def test_lead_score(wh):
     # engagement: page 06-30 (1) + track 06-30 (1) + page 06-30 10:32 (1) + open 06-30 (2) + page 06-16 (1 * 0.5)
     # intent: pricing 06-30 (5) + demo request (20) + second visit day (3) + pricing 06-16 (5 * 0.5)
     assert lea[:3] == (0.0, 5.5, 30.5)
-    assert lea[3:6] == (round(100 * 5.5 / 40, 2), round(100 * 30.5 / 40, 2), round(0.3 * 13.75 + 0.3 * 76.25, 2))
+    # scores: points of a 40-point cap per category (seed lead_scoring_categories): 5.5 / 40, 30.5 / 40;
+    # lead score: fit 0 x 0.4 + engagement 13.75 x 0.3 + intent 76.25 x 0.3
+    assert lea[3:6] == (13.75, 76.25, 27.0)
     assert lea[6] is False
     ann = q(wh, "SELECT seniority, seniority_points, icp_points, fit_score FROM marts.lead_scores WHERE customer_id = ?",
             [customer(wh, "crm_contacts:1")])[0]
@@ -228,19 +220,27 @@ def test_lead_score(wh):
 
 
 def test_rfm_case(wh):
-    rows = {r[0]: r[1:] for r in q(wh, "SELECT customer_id, monetary, m_score, r_score, f_score, rfm_segment FROM marts.customer_rfm")}
-    m = {k: (float(v[0]), v[1]) for k, v in rows.items()}
-    # three buyers, quartiles among buyers: 600 -> 2, 1000 -> 3, 2400 -> 4; non-buyers 1
-    assert m[customer(wh, "crm_contacts:3")] == (600.0, 2)
-    assert m[customer(wh, "crm_contacts:1")] == (1000.0, 3)
-    assert m[customer(wh, "crm_contacts:2")] == (2400.0, 4)
-    assert m[customer(wh, "email_members:m5")] == (0.0, 1)
-    rules = list(csv.DictReader((DBT_PROJECT / "seeds" / "rfm_segments.csv").open()))
-    for _, m_score, r, f, segment in rows.values():
-        first = min((rule for rule in rules
-                     if int(rule["r_min"]) <= r <= int(rule["r_max"]) and int(rule["f_min"]) <= f <= int(rule["f_max"])
-                     and int(rule["m_min"]) <= m_score <= int(rule["m_max"])), key=lambda rule: int(rule["priority"]))
-        assert segment == first["segment"]
+    rows = {r[0]: r[1:] for r in q(wh, "SELECT customer_id, recency_days, frequency, monetary, r_score, f_score,"
+                                        " m_score, rfm_segment FROM marts.customer_rfm")}
+    got = {name: (rows[customer(wh, key)][0], rows[customer(wh, key)][1], float(rows[customer(wh, key)][2]),
+                  *rows[customer(wh, key)][3:])
+           for name, key in (("ann", "crm_contacts:1"), ("bob", "crm_contacts:2"), ("cid", "crm_contacts:3"),
+                             ("dee", "crm_contacts:4"), ("lea", "email_members:m5"))}
+    # recency to 2024-06-30: last won (Ann 03-15: 107 d, Bob 04-10: 81 d, Cid 2023-06-10: 386 d), else last
+    # activity (Dee's deal 06-20: 10 d, Lea's visit 06-30: 0 d); quintiles of five people, most recent 5.
+    # frequency, distinct days with an opt-in, web event, email click/open, deal created or won: Ann 7 (opt-in
+    # 01-05, deal 02-01, click 03-01, visits 03-08, 03-14, 03-20, won 03-15), Bob 4 (deals 03-01, 03-15,
+    # 04-01 + visit, won 04-10), Cid 2, Dee 3 (opt-in 06-01, visit 06-02, deal 06-20), Lea 3 (05-01, 06-16,
+    # 06-30); quintiles, equal frequencies sharing the lower score (Dee and Lea 2).
+    # monetary quartiles among the three buyers: 600 -> 2, 1000 -> 3, 2400 -> 4; no revenue -> 1.
+    # segment: the first rule of seeds/rfm_segments.csv (by priority) whose ranges hold the scores
+    assert got == {
+        "ann": (107, 7, 1000.0, 2, 5, 3, "at_risk"),             # r 1-2, f 3-5 (loyal needs r >= 3)
+        "bob": (81, 4, 2400.0, 3, 4, 4, "loyal"),                # r 3-5, f 4-5 (champions need r >= 4)
+        "cid": (386, 2, 600.0, 1, 1, 2, "hibernating"),          # r 1-2, f 1-2
+        "dee": (10, 3, 0.0, 4, 2, 1, "potential_loyalist"),      # r 4-5, f 2-3
+        "lea": (0, 3, 0.0, 5, 2, 1, "potential_loyalist"),       # r 5 and f 2: not new_customer (f 1)
+    }
 
 
 def test_deals_carry_their_contract_term(wh):
