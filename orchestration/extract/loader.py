@@ -367,10 +367,17 @@ def _check_rows(con, contract: SourceContract) -> None:
     )
 
 
+def _rejected_any(con, table: str) -> bool:
+    """Whether a reader's rejects table holds a row (DuckDB does not always create it)."""
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone():
+        return False
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0
+
+
 def _fast_parse_is_exact(con, path: Path) -> bool:
     """True when DuckDB parsed one row per physical line after the header (nothing rejected,
     no blank lines, no value spanning lines), so row_number() + 1 is each row's physical line."""
-    if con.execute("SELECT count(*) FROM _rejects").fetchone()[0]:
+    if _rejected_any(con, "_rejects"):
         return False
     con.execute("DROP TABLE IF EXISTS _line_rejects; DROP TABLE IF EXISTS _line_reject_scans")
     lines, blank = con.execute(
@@ -383,7 +390,7 @@ def _fast_parse_is_exact(con, path: Path) -> bool:
         """,
         [str(path)],
     ).fetchone()
-    if blank or con.execute("SELECT count(*) FROM _line_rejects").fetchone()[0]:
+    if blank or _rejected_any(con, "_line_rejects"):
         return False
     return lines - 1 == con.execute("SELECT count(*) FROM _parsed").fetchone()[0]
 
@@ -511,7 +518,7 @@ def _stage_jsonl(con, contract: SourceContract, path: Path, result: FileLoad) ->
         """,
         [str(path)],
     )
-    if con.execute("SELECT count(*) FROM _rejects").fetchone()[0]:
+    if _rejected_any(con, "_rejects"):
         # a line DuckDB could not read (bad bytes) drops out and shifts the numbering: re-read
         # the file line by line so every physical line keeps its number
         _read_lines_by_python(con, path)
@@ -899,11 +906,24 @@ def load_all(landing: Path | None = None, warehouse: Path | None = None) -> dict
         return {name: load_source(con, c, landing) for name, c in contracts().items()}
 
 
-def field_issue_summary(con) -> list[tuple[str, str, int]]:
-    """(source, column, field issues) over the deliveries raw holds now: what the run summary
-    shows beside the row counts."""
-    if not con.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = 'quarantine' "
-                       "AND table_name = 'field_issues'").fetchone():
-        return []
-    return con.execute("SELECT source, column_name, count(*) FROM quarantine.field_issues "
-                       "GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2").fetchall()
+def summary_lines(con) -> list[str]:
+    """What the run summary says about the deliveries raw holds: field issues per source and
+    column, and the CRM records whose missing created/modified time the delivery time replaces."""
+    tables = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+    lines = []
+    if "quarantine.field_issues" in tables:
+        rows = con.execute("SELECT source || '.' || column_name, count(*) FROM quarantine.field_issues "
+                           "GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
+        if rows:
+            shown = ", ".join(f"{k}={n}" for k, n in rows[:8]) + (", …" if len(rows) > 8 else "")
+            lines.append(f"Field issues (loaded as NULL, rows kept; quarantine.field_issues): {shown}")
+    timed = []
+    for c in contracts().values():
+        if c.table in tables and {"createdate", "lastmodifieddate"} <= set(c.columns):
+            n = con.execute(f"SELECT count(*) FROM {c.table} WHERE createdate IS NULL OR lastmodifieddate IS NULL").fetchone()[0]
+            if n:
+                timed.append(f"{c.name}={n}")
+    if timed:
+        lines.append("Delivery time stands in for a missing created/modified time: " + ", ".join(timed))
+    return lines
