@@ -23,6 +23,11 @@ def max_quarantine_rate() -> float:
     return _float("CDW_GATE_MAX_QUARANTINE_RATE", 0.05)
 
 
+def max_field_issue_rate() -> float:
+    """A delivery with a larger share of rows carrying a field issue (a field loaded as NULL) warns."""
+    return _float("CDW_GATE_MAX_FIELD_ISSUE_RATE", 0.05)
+
+
 def volume_tolerance() -> float:
     """Allowed relative change of a table's row count against the last run where its gate passed."""
     return _float("CDW_GATE_VOLUME_TOLERANCE", 0.5)

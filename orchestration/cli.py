@@ -6,6 +6,7 @@
   cdw erase <email|phone|customer_id>   right to erasure (needs CDW_ERASURE_KEY)
   cdw access <email|phone|customer_id>  right of access: one JSON about the person
   cdw summary                        print the summary of the current warehouse again
+  cdw check FILE --source NAME [--preset salesforce]   check a file against its contract, load nothing
   cdw explain <email|phone|customer_id>  records, identifiers, matches and guardrail refusals of a person
 """
 
@@ -105,6 +106,10 @@ def print_summary(run_id: str | None, success: bool | None, seconds: float | Non
             total = sum(n for _, n in tables)
             detail = ", ".join(f"{t}={n}" for t, n in tables if not t.startswith("_"))
             print(f"  {schema:<13}{total:>10}  {detail}")
+        from orchestration.extract.loader import summary_lines
+
+        for line in summary_lines(con):  # field issues, delivery times standing in
+            print(line)
         marts = dict(layers.get("marts", []))
         if "customers" in marts:
             records = marts.get("customer_source_records", 0)
@@ -251,6 +256,12 @@ def cmd_access(args) -> int:
     return 0
 
 
+def cmd_check(args) -> int:
+    from orchestration.extract.check import run_check
+
+    return run_check(args.file, args.source, args.preset, args.json)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cdw", description="Customer Warehouse command line")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -290,6 +301,13 @@ def main(argv: list[str] | None = None) -> int:
 
     sm = sub.add_parser("summary", help="print the warehouse summary")
     sm.set_defaults(func=cmd_summary)
+
+    ck = sub.add_parser("check", help="check a file against its source contract without loading it")
+    ck.add_argument("file")
+    ck.add_argument("--source", required=True, help="the source of sources.yml the file belongs to")
+    ck.add_argument("--preset", default=None, help="read it as a preset export shape (e.g. salesforce, hubspot)")
+    ck.add_argument("--json", action="store_true", help="the counts as JSON")
+    ck.set_defaults(func=cmd_check)
 
     ex = sub.add_parser("explain", help="why a person is who they are: records, edges, matches, refusals")
     ex.add_argument("value", help="an email, a phone number or a customer_id")

@@ -11,6 +11,8 @@ import duckdb
 import pytest
 
 DEMO_PEOPLE = 600
+# tests write landing files and load them at once: no settle wait (tests of it set their own)
+os.environ.setdefault("CDW_LANDING_SETTLE_SECONDS", "0")
 DEMO_SEED = 11
 
 

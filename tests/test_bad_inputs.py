@@ -49,6 +49,7 @@ def accounted(result) -> dict:
     """The summary, after asserting the accounting identity per file and in the load log."""
     for f in result.files:
         assert f.rows_read == f.rows_loaded + f.rows_quarantined + f.rows_duplicate, f
+        assert f.field_issues == sum(sum(r.values()) for r in f.issues_by_column.values()), f
     return result.summary()
 
 
@@ -164,26 +165,32 @@ def test_missing_required_columns_refused_extra_and_renamed_columns_reported(lan
     assert con.execute("SELECT message FROM raw._load_log WHERE file = 'crm/contacts/drift.csv'").fetchone()[0] == drift.message
 
 
-def test_wrong_types_and_impossible_dates_are_quarantined_with_reasons(landing, con):
+def test_wrong_types_and_impossible_dates_are_field_issues_a_bad_id_rejects_the_row(landing, con):
     (landing / "crm/contacts/types.csv").write_text(
         "hs_object_id,date_of_birth,hs_email_optout,createdate,lastmodifieddate\n"
-        "abc,,,2024-01-01,2024-01-02\n"            # 2: id not an integer
+        + "x" * 300 + ",,,2024-01-01,2024-01-02\n"   # 2: an id no CRM writes: rejected
         "2,0000-01-01,,2024-01-01,2024-01-02\n"    # 3: year 0
         "3,2024-02-30,,2024-01-01,2024-01-02\n"    # 4: no such day
         "4,,maybe,2024-01-01,2024-01-02\n"         # 5: not a boolean
         "5,,,2024-01-01,2999-01-01\n"              # 6: year 2999
         "6,2098-05-01,,2024-01-01,2024-01-02\n"    # 7: born in the future
-        "7,1980-05-01,true,2024-01-01,2024-01-02\n"  # 8: fine
+        "7,1862-05-01,true,2024-01-01,2024-01-02\n"  # 8: fine (historical records are plausible)
+        "abc,,,2024-01-01,2024-01-02\n"            # 9: fine (record ids are text)
     )
     s = accounted(contacts(con, landing))
-    assert (s["rows_loaded"], s["rows_quarantined"]) == (1, 6)
-    reasons = quarantine(con)
-    assert reasons[2] == "hs_object_id is not a valid integer: abc"
-    assert reasons[3] == "date_of_birth is not a valid date: 0000-01-01"
-    assert reasons[4] == "date_of_birth is not a valid date: 2024-02-30"
-    assert reasons[5] == "hs_email_optout is not a valid boolean: maybe"
-    assert "lastmodifieddate is not a valid timestamp: 2999-01-01" in reasons[6]
-    assert reasons[7] == "date_of_birth is in the future: 2098-05-01"
+    assert (s["rows_read"], s["rows_loaded"], s["rows_quarantined"], s["field_issues"]) == (8, 7, 1, 5)
+    assert quarantine(con) == {2: "hs_object_id: longer than 255 characters"}
+    issues = con.execute("SELECT _line, column_name, reason, value FROM quarantine.field_issues ORDER BY 1").fetchall()
+    assert issues == [
+        (3, "date_of_birth", "implausible: before 1800-01-01", "9999-99-99"),  # a birth date is masked
+        (4, "date_of_birth", "not a valid date (ISO)", "9999-99-99"),
+        (5, "hs_email_optout", "not a boolean", "maybe"),
+        (6, "lastmodifieddate", "implausible: after 2100-12-31", "2999-01-01"),
+        (7, "date_of_birth", "implausible: in the future", "9999-99-99"),
+    ]
+    assert con.execute("SELECT hs_object_id, date_of_birth, hs_email_optout FROM raw.crm_contacts "
+                       "WHERE _line IN (3, 5, 8) ORDER BY _line").fetchall() == [
+        ("2", None, None), ("4", None, None), ("7", "1862-05-01", "true")]
 
 
 def test_empty_and_header_only_files(landing, con):
@@ -229,7 +236,7 @@ def test_duplicate_delivery_and_redelivery_add_nothing_and_are_counted(landing, 
         ("duplicate", 1), ("loaded", 1)]
 
 
-def test_huge_values_are_quarantined_not_loaded(landing, con):
+def test_huge_values_are_field_issues_huge_json_lines_are_rejected(landing, con):
     big = "A" * (1024 * 1024)
     (landing / "crm/contacts/big.csv").write_text(
         HEADER + "\n" + GOOD.format(id=1) + "\n" + f"2,{big},Lee,b@x.com,lead,2024-01-01,2024-01-02\n"
@@ -239,11 +246,14 @@ def test_huge_values_are_quarantined_not_loaded(landing, con):
         + json.dumps({"messageId": "m2", "type": "page", "timestamp": "2024-01-01T00:00:00Z", "anonymousId": "a",
                       "properties": {"blob": big}}) + "\n"
     )
-    assert accounted(contacts(con, landing))["rows_quarantined"] == 1
+    s = accounted(contacts(con, landing))
+    assert (s["rows_loaded"], s["rows_quarantined"], s["field_issues"]) == (2, 0, 1)
+    assert con.execute("SELECT column_name, reason, length(value) < 100 FROM quarantine.field_issues").fetchall() == [
+        ("firstname", f"too long: {len(big)} characters", True)]  # the shape of a sample, not the megabyte
+    assert con.execute("SELECT firstname FROM raw.crm_contacts WHERE hs_object_id = '2'").fetchone() == (None,)
     assert accounted(events(con, landing))["rows_quarantined"] == 1
-    reasons = con.execute("SELECT source, _line, reason, length(record) FROM quarantine.rejected_rows ORDER BY 1").fetchall()
-    assert reasons[0][:3] == ("crm_contacts", 3, f"firstname is too long: {len(big)} characters (limit {MAX_FIELD_CHARS})")
-    assert reasons[1][:2] == ("web_events", 2) and reasons[1][2].startswith("JSON line is too long")
+    reasons = con.execute("SELECT source, _line, reason, length(record) FROM quarantine.rejected_rows").fetchall()
+    assert reasons[0][:2] == ("web_events", 2) and reasons[0][2].startswith("JSON line is too long")
     assert all(r[3] <= 4000 for r in reasons)  # quarantine keeps a sample, not the megabyte
 
 

@@ -33,7 +33,7 @@ def write(path, text):
     return path
 
 
-def test_rows_break_contract_go_to_quarantine_with_reason(landing, con):
+def test_rows_without_their_id_are_rejected_bad_optional_fields_are_field_issues(landing, con):
     write(
         landing / "crm/contacts/a.csv",
         HEADER + "\n"
@@ -46,13 +46,19 @@ def test_rows_break_contract_go_to_quarantine_with_reason(landing, con):
     res = load_source(con, contracts()["crm_contacts"], landing)
     s = res.summary()
     assert s == {"files_loaded": 1, "files_unchanged": 0, "files_skipped_duplicate": 0, "files_refused": 0,
-                 "rows_read": 5, "rows_loaded": 1, "rows_quarantined": 4, "rows_duplicate_skipped": 0}
+                 "files_pending": 0, "rows_read": 5, "rows_loaded": 4, "rows_quarantined": 1,
+                 "rows_duplicate_skipped": 0, "field_issues": 3}
     reasons = dict(con.execute("SELECT _line, reason FROM quarantine.rejected_rows ORDER BY _line").fetchall())
-    assert reasons[3] == "createdate is not a valid timestamp: notadate"
-    assert reasons[4] == "missing required field hs_object_id"
-    assert reasons[5].startswith("lifecyclestage not an allowed value: boss")
-    assert "createdate is not a valid timestamp" in reasons[6]
-    assert con.execute("SELECT hs_object_id, _file, _line FROM raw.crm_contacts").fetchall() == [("1", "crm/contacts/a.csv", 2)]
+    assert reasons == {4: "missing required field hs_object_id"}
+    issues = con.execute("SELECT _line, column_name, reason, value FROM quarantine.field_issues ORDER BY 1").fetchall()
+    assert issues == [(3, "createdate", "not a valid timestamp (ISO)", "notadate"),
+                      (5, "lifecyclestage", "not an allowed value", "boss"),
+                      (6, "createdate", "implausible: before 1970-01-01", "0000-01-01")]
+    assert con.execute("SELECT hs_object_id, createdate, lifecyclestage FROM raw.crm_contacts ORDER BY _line").fetchall() == [
+        ("1", "2024-01-01T00:00:00Z", "lead"), ("2", None, "lead"), ("4", "2024-01-01", None), ("5", None, "lead")]
+    logged = con.execute("SELECT rows_read, rows_loaded, rows_quarantined, field_issues, rows_with_field_issues "
+                         "FROM raw._load_log").fetchall()
+    assert logged == [(5, 4, 1, 3, 3)]
 
 
 def test_reload_and_duplicate_delivery_add_nothing(landing, con):

@@ -67,14 +67,14 @@ def test_delivery_with_too_many_quarantined_rows_blocks_until_the_source_redeliv
     manifest = home / "exports" / "email_audience" / "email_audience.manifest.json"
     good_manifest = manifest.read_text()
 
-    # 1 good row, 3 with a lifecycle stage the contract does not know: 75% quarantined
+    # 1 good row, 3 without their record id: 75% rejected
     path = landing / "crm" / "contacts" / "contacts_batch.csv"
     with path.open("w", newline="") as fh:
         w = csv.DictWriter(fh, CONTACT_COLUMNS)
         w.writeheader()
-        for i, stage in enumerate(["lead", "guru", "guru", "guru"]):
-            w.writerow({"hs_object_id": 990000100 + i, "firstname": "Batch", "lastname": f"Row{i}",
-                        "lifecyclestage": stage, "createdate": "2026-10-01T00:00:00Z",
+        for i, object_id in enumerate([990000100, "", "", ""]):
+            w.writerow({"hs_object_id": object_id, "firstname": "Batch", "lastname": f"Row{i}",
+                        "lifecyclestage": "lead", "createdate": "2026-10-01T00:00:00Z",
                         "lastmodifieddate": "2026-10-02T00:00:00Z"})
     use_home(home)
     bad = run_pipeline()
@@ -91,7 +91,9 @@ def test_delivery_with_too_many_quarantined_rows_blocks_until_the_source_redeliv
     assert manifest.read_text() == good_manifest
 
     # the source re-sends the batch corrected: the next run passes and publishes
-    path.with_name("contacts_batch_fixed.csv").write_text(path.read_text().replace(",guru,", ",lead,"))
+    path.with_name("contacts_batch_fixed.csv").write_text(
+        "\n".join(line if not line.startswith(",") else f"99000020{n}{line}"
+                  for n, line in enumerate(path.read_text().splitlines())) + "\n")
     use_home(home)
     recovered = run_pipeline()
     assert recovered.success

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,7 +11,15 @@ import yaml
 
 from orchestration.settings import SOURCES_FILE
 
-VALID_TYPES = {"date", "timestamp", "number", "integer", "boolean"}
+VALID_TYPES = {"date", "timestamp", "number", "integer", "boolean", "id", "email", "phone"}
+# how a date/timestamp field is written in the files; never guessed: a field says its format
+DATE_FORMATS = {"ISO": None, "YYYYMMDD": "%Y%m%d", "DD/MM/YYYY": "%d/%m/%Y", "MM/DD/YYYY": "%m/%d/%Y",
+                "DD.MM.YYYY": "%d.%m.%Y"}
+# plausibility bounds when a field declares none (`bounds:` in sources.yml overrides per field)
+DEFAULT_BOUNDS = {"date": ("1800-01-01", "2100-12-31"), "timestamp": ("1970-01-01", "2100-12-31"),
+                  # DECIMAL(18, 2), what staging casts amounts to: |x| < 10^16
+                  "number": (-9999999999999999.99, 9999999999999999.99),
+                  "integer": (-9223372036854775808, 9223372036854775807)}
 # Kinds of personal identifiers a source may carry (`identifiers:`): what an erasure deletes by
 IDENTIFIER_KINDS = {"email", "phone", "crm_contact", "email_member", "web_anonymous", "web_user"}
 
@@ -41,6 +50,40 @@ class SourceContract:
     # source's newest are purged on load; raw keeps that time typed in `_event_at` (loader.py)
     retention_days: int | None = None
     retention_by: str | None = None
+    # bring-your-own-data: file header -> contract field (case-insensitive), from the source's
+    # `mapping:` and/or a preset (`presets:` in sources.yml); unmapped headers match by name
+    mapping: dict[str, str] = field(default_factory=dict)
+    formats: dict[str, str] = field(default_factory=dict)  # date/timestamp field -> DATE_FORMATS key
+    bounds: dict[str, tuple] = field(default_factory=dict)  # field -> (min, max), either may be None
+    patterns: dict[str, str] = field(default_factory=dict)  # id/text field -> regular expression it must match
+    pii: tuple[str, ...] = ()  # fields whose values field issues mask (identifier columns are masked anyway)
+    done_marker: str | None = None  # e.g. ".done": a file is loaded only once <file>.done exists
+    preset: str | None = None
+
+    def bounds_of(self, name: str) -> tuple:
+        """(min, max) plausibility bounds of a typed field: its own, else the type's default."""
+        default = DEFAULT_BOUNDS.get(self.types.get(name), (None, None))
+        own = self.bounds.get(name, (None, None))
+        return (own[0] if own[0] is not None else default[0], own[1] if own[1] is not None else default[1])
+
+    @property
+    def masked_fields(self) -> set[str]:
+        """Fields holding personal data: a field issue keeps only the shape of their value."""
+        ident = {f for fields_ in self.identifiers.values() for f in fields_}
+        typed_pii = {f for f, t in self.types.items() if t in ("email", "phone")}
+        return ident | typed_pii | set(self.pii)
+
+    def header_map(self, header: list[str]) -> dict[str, str]:
+        """contract field -> the file header it is read from (mapping first, then the field's own name)."""
+        by_lower = {h.strip().lower(): h for h in header}
+        out: dict[str, str] = {}
+        for src, dst in self.mapping.items():
+            if src.lower() in by_lower and dst not in out:
+                out[dst] = by_lower[src.lower()]
+        for c in self.columns:
+            if c not in out and c.lower() in by_lower and by_lower[c.lower()] not in out.values():
+                out[c] = by_lower[c.lower()]
+        return out
 
     @property
     def table(self) -> str:
@@ -93,6 +136,11 @@ def _parse(name: str, spec: dict) -> SourceContract:
             raise ContractError(f"sources.yml: {name}.retention.by: {by!r} must be a field typed date or timestamp")
         if not isinstance(retention.get("days"), int) or retention["days"] < 1:
             raise ContractError(f"sources.yml: {name}.retention.days must be a positive number of days")
+    formats = {k: str(v) for k, v in (spec.get("date_formats") or {}).items()}
+    bounds = {k: (v.get("min"), v.get("max")) for k, v in (spec.get("bounds") or {}).items()}
+    patterns = {k: str(v) for k, v in (spec.get("patterns") or {}).items()}
+    mapping = {str(k): str(v) for k, v in (spec.get("mapping") or {}).items()}
+    _check_byod(name, fmt, columns, types, formats, bounds, patterns, mapping, spec)
     return SourceContract(
         name=name,
         system=spec["system"],
@@ -111,12 +159,69 @@ def _parse(name: str, spec: dict) -> SourceContract:
         phone_region=phone_region,
         retention_days=retention.get("days"),
         retention_by=retention.get("by"),
+        mapping=mapping,
+        formats=formats,
+        bounds=bounds,
+        patterns=patterns,
+        pii=tuple(spec.get("pii") or ()),
+        done_marker=spec.get("done_marker"),
     )
+
+
+def _check_byod(name, fmt, columns, types, formats, bounds, patterns, mapping, spec) -> None:
+    """The bring-your-own-data keys name real fields, known formats and usable bounds."""
+    for col, f in formats.items():
+        if types.get(col) not in ("date", "timestamp"):
+            raise ContractError(f"sources.yml: {name}.date_formats.{col}: not a date or timestamp field")
+        if f not in DATE_FORMATS:
+            raise ContractError(f"sources.yml: {name}.date_formats.{col}: {f!r} is not one of {sorted(DATE_FORMATS)}")
+    for col, (lo, hi) in bounds.items():
+        if types.get(col) not in DEFAULT_BOUNDS:
+            raise ContractError(f"sources.yml: {name}.bounds.{col}: bounds need a date, timestamp, number or integer field")
+    for col, pattern in patterns.items():
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ContractError(f"sources.yml: {name}.patterns.{col}: {exc}") from None
+    if fmt == "csv":
+        for src, dst in mapping.items():
+            if dst not in columns:
+                raise ContractError(f"sources.yml: {name}.mapping: {src!r} maps to {dst!r}, not a column")
+        for col in spec.get("pii") or ():
+            if col not in columns:
+                raise ContractError(f"sources.yml: {name}.pii: {col!r} is not a column")
+
+
+def with_preset(contract: SourceContract, preset: str, path: Path = SOURCES_FILE) -> SourceContract:
+    """The contract as a preset export shape reads it (`presets: <preset>: <source>:` in sources.yml):
+    its header mapping and date formats on top of the source's own."""
+    presets = (yaml.safe_load(path.read_text()) or {}).get("presets") or {}
+    spec = (presets.get(preset) or {}).get(contract.name)
+    if spec is None:
+        known = sorted(p for p, by_source in presets.items() if contract.name in (by_source or {}))
+        raise ContractError(f"no preset {preset!r} for source {contract.name} (known: {known})")
+    merged = {"mapping": {**contract.mapping, **(spec.get("mapping") or {})},
+              "date_formats": {**contract.formats, **(spec.get("date_formats") or {})},
+              "patterns": {**contract.patterns, **(spec.get("patterns") or {})}}
+    _check_byod(contract.name, contract.format, contract.columns, contract.types, merged["date_formats"],
+                contract.bounds, merged["patterns"], merged["mapping"], {})
+    return replace(contract, mapping=merged["mapping"], formats=merged["date_formats"],
+                   patterns=merged["patterns"], preset=preset)
+
+
+def preset_names(path: Path = SOURCES_FILE) -> dict[str, list[str]]:
+    """preset -> the sources it has a mapping for."""
+    presets = (yaml.safe_load(path.read_text()) or {}).get("presets") or {}
+    return {p: sorted(by_source or {}) for p, by_source in presets.items()}
 
 
 def load_contracts(path: Path = SOURCES_FILE) -> dict[str, SourceContract]:
     data = yaml.safe_load(path.read_text()) or {}
-    return {name: _parse(name, spec) for name, spec in (data.get("sources") or {}).items()}
+    out = {name: _parse(name, spec) for name, spec in (data.get("sources") or {}).items()}
+    for name, spec in (data.get("sources") or {}).items():
+        if spec.get("preset"):  # a source that always receives a preset's export shape
+            out[name] = with_preset(out[name], spec["preset"], path)
+    return out
 
 
 @lru_cache(maxsize=1)

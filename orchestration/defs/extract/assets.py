@@ -19,8 +19,9 @@ def build_extract_asset(contract: SourceContract) -> dg.AssetsDefinition:
     @dg.asset(
         key=["raw", contract.name],
         group_name="extract",
-        description=f"{contract.description} Loaded from landing/{contract.path}; rows breaking "
-        "the contract go to quarantine.rejected_rows with a reason.",
+        description=f"{contract.description} Loaded from landing/{contract.path}; rows without their "
+        "record id or that cannot be parsed go to quarantine.rejected_rows with a reason; a bad "
+        "optional field is loaded as NULL and recorded in quarantine.field_issues.",
         kinds={"duckdb", contract.format},
         tags={"system": contract.system},
         retry_policy=EXTRACT_RETRY,
@@ -45,9 +46,14 @@ def build_extract_asset(contract: SourceContract) -> dg.AssetsDefinition:
             quarantined_total = con.execute(
                 "SELECT count(*) FROM quarantine.rejected_rows WHERE source = ?", [contract.name]
             ).fetchone()[0]
+            issues_total = con.execute(
+                "SELECT count(*) FROM quarantine.field_issues WHERE source = ?", [contract.name]
+            ).fetchone()[0]
         for f in result.files:
             if f.status == "refused":
                 context.log.warning(f"refused file {f.message}")
+            elif f.status == "pending":  # not stable yet: the next run reads it
+                context.log.info(f"waiting for {f.file}: {f.message}")
             elif f.status == "duplicate":  # a re-delivery of loaded content under another name
                 context.log.info(f"skipped {f.file}: {f.message}")
             elif f.message:
@@ -61,6 +67,8 @@ def build_extract_asset(contract: SourceContract) -> dg.AssetsDefinition:
                 **summary,
                 "dagster/row_count": table_rows,
                 "quarantined_rows_total": quarantined_total,
+                "field_issues_total": issues_total,
+                "field_issues_by_column": dg.MetadataValue.json(_issues_by_column(result.files)),
                 "files": dg.MetadataValue.md(_files_table(result.files)) if summary["files_unchanged"] < len(result.files) else "no new files",
             }
         )
@@ -69,11 +77,23 @@ def build_extract_asset(contract: SourceContract) -> dg.AssetsDefinition:
 
 
 def _files_table(files) -> str:
-    lines = ["| file | status | read | loaded | quarantined | duplicates | note |", "|---|---|---|---|---|---|---|"]
+    lines = ["| file | status | read | loaded | rejected | duplicates | field issues | note |",
+             "|---|---|---|---|---|---|---|---|"]
     for f in [f for f in files if f.status != "unchanged"][:50]:
         note = f.message.replace("|", "/")[:160]
-        lines.append(f"| {f.file} | {f.status} | {f.rows_read} | {f.rows_loaded} | {f.rows_quarantined} | {f.rows_duplicate} | {note} |")
+        lines.append(f"| {f.file} | {f.status} | {f.rows_read} | {f.rows_loaded} | {f.rows_quarantined} "
+                     f"| {f.rows_duplicate} | {f.field_issues} | {note} |")
     return "\n".join(lines)
+
+
+def _issues_by_column(files) -> dict:
+    """column -> {reason: count} over this run's deliveries (reasons carry no values)."""
+    out: dict[str, dict[str, int]] = {}
+    for f in files:
+        for column, reasons in f.issues_by_column.items():
+            for reason, n in reasons.items():
+                out.setdefault(column, {})[reason] = out.get(column, {}).get(reason, 0) + n
+    return out
 
 
 extract_assets = [build_extract_asset(c) for c in contracts().values()]

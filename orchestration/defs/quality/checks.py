@@ -79,7 +79,10 @@ def build_gx_check(module: ModuleType) -> dg.AssetChecksDefinition:
             log = context.log.error if outcome.blocking else context.log.warning
             log(
                 f"quality gate {suite_name} {'failed' if outcome.blocking else 'warns'} on {module.TABLE}: "
-                + "; ".join(f"{e.label()} observed {e.observed}" for e in outcome.failed)
+                + "; ".join(f"{e.label()} observed {e.observed}"
+                            # raw gates: the offending file and how to clear it (samples are masked)
+                            + (f" ({e.samples[0]})" if e.samples and module.TABLE.startswith("raw.") else "")
+                            for e in outcome.failed)
             )
         return dg.AssetCheckResult(
             passed=outcome.success,

@@ -27,8 +27,10 @@ renamed as (
         {{ country_iso2('country') }} as country,
 
         -- timestamps
-        {{ to_utc_timestamp('createdate') }} as created_at,
-        {{ to_utc_timestamp('lastmodifieddate') }} as updated_at,
+        coalesce({{ to_utc_timestamp('createdate') }}, _loaded_at) as created_at,
+        coalesce({{ to_utc_timestamp('lastmodifieddate') }}, _loaded_at) as updated_at,
+        ({{ to_utc_timestamp('createdate') }} is null or {{ to_utc_timestamp('lastmodifieddate') }} is null)
+            as times_from_delivery,
 
         -- lineage
         _file,

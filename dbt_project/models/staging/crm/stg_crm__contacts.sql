@@ -1,8 +1,10 @@
 {#- Incremental: a run re-stages only the contacts whose raw rows changed (macros/incremental_staging.sql),
-    so libphonenumber parses a contact's phones when it changes, not on every run. -#}
+    so libphonenumber parses a contact's phones when it changes, not on every run.
+    Record ids are text (a Salesforce Id is letters and digits); an export without creation or
+    modification times gets the delivery time instead (times_from_delivery says so). -#}
 {{ config(
     unique_key='contact_id',
-    post_hook=["{{ drop_records_gone_from_source(source('raw', 'crm_contacts'), 'contact_id', 'try_cast(hs_object_id as bigint)') }}",
+    post_hook=["{{ drop_records_gone_from_source(source('raw', 'crm_contacts'), 'contact_id', 'trim(hs_object_id)') }}",
                "{{ log_row_count() }}"],
 ) }}
 
@@ -10,7 +12,7 @@ with
 
 source as (
 
-    {{ raw_rows_of_changed_records(source('raw', 'crm_contacts'), 'contact_id', 'try_cast(hs_object_id as bigint)') }}
+    {{ raw_rows_of_changed_records(source('raw', 'crm_contacts'), 'contact_id', 'trim(hs_object_id)') }}
 
 ),
 
@@ -18,7 +20,7 @@ renamed as (
 
     select
         -- ids
-        try_cast(hs_object_id as bigint) as contact_id,
+        trim(hs_object_id) as contact_id,
         try_cast(associatedcompanyid as bigint) as company_id,
 
         -- person
@@ -51,8 +53,10 @@ renamed as (
         coalesce({{ to_boolean('hs_email_optout') }}, false) as is_email_opted_out,
 
         -- timestamps
-        {{ to_utc_timestamp('createdate') }} as created_at,
-        {{ to_utc_timestamp('lastmodifieddate') }} as updated_at,
+        coalesce({{ to_utc_timestamp('createdate') }}, _loaded_at) as created_at,
+        coalesce({{ to_utc_timestamp('lastmodifieddate') }}, _loaded_at) as updated_at,
+        ({{ to_utc_timestamp('createdate') }} is null or {{ to_utc_timestamp('lastmodifieddate') }} is null)
+            as times_from_delivery,
 
         -- lineage
         _file,

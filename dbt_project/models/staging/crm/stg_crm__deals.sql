@@ -11,7 +11,7 @@ renamed as (
     select
         -- ids
         try_cast(hs_object_id as bigint) as deal_id,
-        try_cast(associated_contact_id as bigint) as contact_id,
+        nullif(trim(associated_contact_id), '') as contact_id,
         try_cast(associated_company_id as bigint) as company_id,
 
         -- deal
@@ -26,8 +26,10 @@ renamed as (
 
         -- timestamps
         {{ to_utc_timestamp('closedate') }} as closed_at,
-        {{ to_utc_timestamp('createdate') }} as created_at,
-        {{ to_utc_timestamp('lastmodifieddate') }} as updated_at,
+        coalesce({{ to_utc_timestamp('createdate') }}, _loaded_at) as created_at,
+        coalesce({{ to_utc_timestamp('lastmodifieddate') }}, _loaded_at) as updated_at,
+        ({{ to_utc_timestamp('createdate') }} is null or {{ to_utc_timestamp('lastmodifieddate') }} is null)
+            as times_from_delivery,
 
         -- lineage
         _file,
