@@ -42,10 +42,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from data_quality import config
+from orchestration.warehouse import connect
 
 SAMPLE_ROWS = 5
 HISTORY_TABLE = "quality.gate_history"
@@ -154,7 +154,7 @@ def _history(con, check: str) -> tuple[datetime | None, int | None]:
 def record_history(warehouse: Path, outcome: SuiteOutcome, check: str, run_id: str | None, now: datetime) -> None:
     """Remember this evaluation. `passed` means the gate let the data through (warnings only, or
     nothing failed): the volume baseline and the raw re-check window move only then."""
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS quality")
         con.execute(
             f"""CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
@@ -262,7 +262,7 @@ def validate_table(
     now = datetime.now(timezone.utc).replace(tzinfo=None)
 
     # 1. read (read-only, closed before GX runs): the frame, the table's row count, the history
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         last_pass_at, last_pass_rows = _history(con, check)
         gate = GateContext(module.TABLE, check, now, last_pass_at, last_pass_rows)
         if hasattr(module, "query"):
@@ -287,7 +287,7 @@ def validate_table(
     sample_sql = call_with_gate(module.samples, gate) if hasattr(module, "samples") and failed_columns else {}
     wanted = {c: s for c, s in sample_sql.items() if c in failed_columns}
     if wanted:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
+        with connect(warehouse, read_only=True) as con:
             for o in outcomes:
                 if not o.success and o.column in wanted:
                     o.samples = _sample_rows(con, wanted[o.column], pii)

@@ -9,9 +9,8 @@ marts.ad_audience filter by the consent ledger); erased people are gone from the
 
 
 import dagster as dg
-import duckdb
 
-from orchestration import settings
+from orchestration import settings, warehouse
 from orchestration.defs.exports.crm import CrmClient, CrmError, crm_writeback_state, load_state, write_back
 from orchestration.defs.quality.checks import behind_the_whole_gate
 from orchestration.files import write_export
@@ -69,9 +68,10 @@ def _export(context, name: str, header: list[str], rows: list, destination: str,
     "platform, with a manifest (rows, sha256, run id, gate results). Written atomically; only "
     "after the quality gate on marts.email_audience passed.",
     kinds={"csv"},
+    required_resource_keys={"warehouse"},  # runs take turns (orchestration/warehouse.py)
 )
 def email_audience_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         rows = con.execute(
             f"SELECT {', '.join(EMAIL_AUDIENCE_COLUMNS)} FROM marts.email_audience ORDER BY customer_id"
         ).fetchall()
@@ -103,9 +103,10 @@ def build_ad_audience_export(platform: str, title: str) -> dg.AssetsDefinition:
         f"consent holds, normalized by {title}'s documented rules (orchestration/governance/hashing.py); "
         "atomic CSV with a manifest; only after the quality gate passed.",
         kinds={"csv"},
+        required_resource_keys={"warehouse"},
     )
     def _ad_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+        with warehouse.connect(read_only=True) as con:
             header, rows = ad_audience_rows(con, platform)
         return _export(context, platform, header, rows, platform, "ads")
 
@@ -181,6 +182,7 @@ CRM_DEPS = [CUSTOMERS, dg.AssetKey(["marts", "customer_source_records"]), dg.Ass
     "contact whose consent was withdrawn or who was erased are emptied once; 429/5xx retried. Base URL "
     "and token from CDW_CRM_URL / CDW_CRM_TOKEN; without a URL it records 'not configured' and sends nothing.",
     kinds={"hubspot"},
+    required_resource_keys={"warehouse"},
 )
 def crm_writeback(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     base_url = dg.EnvVar("CDW_CRM_URL").get_value()
@@ -188,7 +190,7 @@ def crm_writeback(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         context.log.info("CRM write-back not configured (CDW_CRM_URL unset): nothing sent")
         return dg.MaterializeResult(metadata={"status": "not configured", "sent": 0})
     token = dg.EnvVar("CDW_CRM_TOKEN").get_value() or ""
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         updates, withheld = crm_updates(con)
     state_path = crm_writeback_state()
     # erased people are gone from the marts: their contacts written before are found by keyed hash

@@ -69,6 +69,7 @@ def build_gx_check(module: ModuleType) -> dg.AssetChecksDefinition:
         asset=_asset_key(module.TABLE),
         name=f"gx_{suite_name}",
         blocking=True,
+        required_resource_keys={"warehouse"},  # runs take turns (orchestration/warehouse.py)
         description=(module.__doc__ or "").strip() + f" Great Expectations suite data_quality/suites/{suite_name}.py.",
     )
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
