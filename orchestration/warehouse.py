@@ -196,13 +196,10 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
         run = context.dagster_run
-        log = context.log.info if context.log else None
         if run is None:  # built outside a run (a direct call in a test): nothing to take turns with
             yield self
             return
-        if log:
-            log(f"taking the run lock {run_lock_path()}")
-        with run_lock(run.run_id, run.job_name, log=log):
+        with run_lock(run.run_id, run.job_name, log=context.log.warning if context.log else None):
             yield self
 
     def connect(self, *, read_only: bool = False, on_wait: Callable[[str], None] | None = None
