@@ -23,6 +23,9 @@ Suite module interface (data_quality/suites/<name>.py):
   PII_COLUMNS    columns whose sample values are masked
   SAMPLE_KEYS    columns shown beside offending values (e.g. customer_id) in row-level suites
   TRACK_VOLUME   True: the row count must stay within the volume tolerance of the last passing run
+  SOURCES        the raw sources (sources.yml names) the table is built from: while none of them
+                 has had a delivery, the table is empty by construction and the suite is skipped
+                 ("not delivered: ..."), not failed. A raw table's suite needs its own source.
   build_suite()  -> gx.ExpectationSuite (import GX inside it: loading the definitions must not pay for GX)
   query(gate)    optional -> SQL whose result GX validates (default: the suite's columns of TABLE)
   samples(gate)  optional -> {column: SQL listing offending rows}, run only when an expectation
@@ -42,10 +45,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import duckdb
 import pandas as pd
 
 from data_quality import config
+from orchestration.warehouse import connect
 
 SAMPLE_ROWS = 5
 HISTORY_TABLE = "quality.gate_history"
@@ -76,6 +79,7 @@ class SuiteOutcome:
     blocking: bool = True  # False when only warnings failed (or the suite is WARN)
     table_rows: int | None = None
     read_seconds: float = 0.0
+    skipped: str | None = None  # why the suite did not judge the table (e.g. "not delivered: web_events")
 
     @property
     def failed(self) -> list[ExpectationOutcome]:
@@ -154,7 +158,7 @@ def _history(con, check: str) -> tuple[datetime | None, int | None]:
 def record_history(warehouse: Path, outcome: SuiteOutcome, check: str, run_id: str | None, now: datetime) -> None:
     """Remember this evaluation. `passed` means the gate let the data through (warnings only, or
     nothing failed): the volume baseline and the raw re-check window move only then."""
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS quality")
         con.execute(
             f"""CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
@@ -248,11 +252,44 @@ def _sample_rows(con, sql: str, pii: set[str]) -> list[str]:
     return [", ".join(f"{n}={_show(n, v, pii)}" for n, v in zip(names, row)) for row in rel.fetchall()]
 
 
+def sources_needed(module: ModuleType) -> frozenset[str]:
+    """The sources module.TABLE is built from (SOURCES; a raw table: its own source)."""
+    declared = getattr(module, "SOURCES", None)
+    if declared is not None:
+        return frozenset(declared)
+    from orchestration.extract.contracts import contracts
+
+    schema, _, name = module.TABLE.partition(".")
+    return frozenset({name}) if schema == "raw" and name in contracts() else frozenset()
+
+
+def delivered_sources(con) -> frozenset[str]:
+    """Sources that had a delivery (any file in raw._load_log: loaded, duplicate or refused)."""
+    has_log = con.execute("SELECT count(*) FROM information_schema.tables "
+                          "WHERE table_schema = 'raw' AND table_name = '_load_log'").fetchone()[0]
+    return frozenset(s for (s,) in con.execute("SELECT DISTINCT source FROM raw._load_log").fetchall()) \
+        if has_log else frozenset()
+
+
+def _not_delivered(module: ModuleType, con) -> str | None:
+    needed = sources_needed(module)
+    if not needed or needed & delivered_sources(con):
+        return None
+    return "not delivered: " + ", ".join(sorted(needed))
+
+
 def validate_table(
     module: ModuleType, warehouse: Path, *, run_id: str | None = None, record: bool = False
 ) -> SuiteOutcome:
-    """Validate module.TABLE; with record=True, append the evaluation to quality.gate_history."""
+    """Validate module.TABLE; with record=True, append the evaluation to quality.gate_history.
+    A table none of whose sources was ever delivered is skipped (see SOURCES), not judged."""
     t0 = time.perf_counter()
+    with connect(warehouse, read_only=True) as con:
+        skipped = _not_delivered(module, con)
+    if skipped:
+        name = getattr(module, "CHECK_NAME", None) or module.__name__.rsplit(".", 1)[-1]
+        return SuiteOutcome(suite=name, table=module.TABLE, success=True, rows=0, expectations=[], blocking=False,
+                            seconds=round(time.perf_counter() - t0, 3), skipped=skipped)
     ctx, ds = _context()  # suites must be built while a GX context is active
     suite = module.build_suite()
     check = getattr(module, "CHECK_NAME", None) or module.__name__.rsplit(".", 1)[-1]
@@ -262,7 +299,7 @@ def validate_table(
     now = datetime.now(timezone.utc).replace(tzinfo=None)
 
     # 1. read (read-only, closed before GX runs): the frame, the table's row count, the history
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         last_pass_at, last_pass_rows = _history(con, check)
         gate = GateContext(module.TABLE, check, now, last_pass_at, last_pass_rows)
         if hasattr(module, "query"):
@@ -287,7 +324,7 @@ def validate_table(
     sample_sql = call_with_gate(module.samples, gate) if hasattr(module, "samples") and failed_columns else {}
     wanted = {c: s for c, s in sample_sql.items() if c in failed_columns}
     if wanted:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
+        with connect(warehouse, read_only=True) as con:
             for o in outcomes:
                 if not o.success and o.column in wanted:
                     o.samples = _sample_rows(con, wanted[o.column], pii)

@@ -86,19 +86,87 @@ def _table_counts(con) -> dict[str, list[tuple[str, int]]]:
     return layers
 
 
+def print_sources(con) -> None:
+    """Which sources the warehouse has had deliveries of; a source never delivered is said once."""
+    from data_quality.runner import delivered_sources
+    from orchestration.extract.contracts import contracts
+
+    delivered = delivered_sources(con)
+    files = dict(con.execute("SELECT source, count(*) FROM raw._load_log WHERE status = 'loaded' GROUP BY 1").fetchall()
+                 ) if delivered else {}
+    had = [f"{name} ({files.get(name, 0)} file{'s' if files.get(name, 0) != 1 else ''})"
+           for name in contracts() if name in delivered]
+    never = [name for name in contracts() if name not in delivered]
+    print(f"Sources delivered: {', '.join(had) or 'none'}")
+    if never:
+        print(f"  WARN  never delivered: {', '.join(never)} (their gates are skipped, what they feed is empty)")
+
+
+def _gate_status(check) -> str:
+    """PASS / WARN / FAIL / SKIP of a check evaluation (GX gates say which in their metadata)."""
+    status = check.metadata.get("status")
+    status = status.value if status is not None else None
+    if status == "skipped":
+        return "SKIP"
+    if check.passed:
+        return "PASS"
+    from dagster import AssetCheckSeverity
+
+    return "WARN" if status == "warns" or check.severity == AssetCheckSeverity.WARN else "FAIL"
+
+
+def print_gate(checks) -> None:
+    gx = [c for c in checks if c.asset_check_key.name.startswith("gx_")]
+    dbt_tests = [c for c in checks if not c.asset_check_key.name.startswith("gx_")]
+    failed_tests = [c for c in dbt_tests if not c.passed]
+    status = {id(c): _gate_status(c) for c in gx}
+    counts = {s: sum(1 for v in status.values() if v == s) for s in ("PASS", "WARN", "FAIL", "SKIP")}
+    print(f"Quality gate: {counts['PASS']}/{len(gx)} GX suites passed"
+          + "".join(f", {n} {label}" for label, n in (("warn", counts["WARN"]), ("failed", counts["FAIL"]),
+                                                       ("skipped", counts["SKIP"])) if n)
+          + f"; {len(dbt_tests) - len(failed_tests)}/{len(dbt_tests)} dbt tests passed")
+    for c in gx:
+        reason = c.metadata.get("skipped_reason")
+        print(f"  {status[id(c)]:<5} {c.asset_check_key.to_user_string()}" + (f"  ({reason.value})" if reason else ""))
+    for c in failed_tests:
+        print(f"  {_gate_status(c):<5} {c.asset_check_key.to_user_string()}")
+
+
+def last_run():
+    """(run, its check evaluations) of the newest run in the Dagster instance of CDW_HOME, or (None, [])."""
+    from dagster import DagsterEventType, DagsterInstance
+
+    if not (settings.dagster_home() / "dagster.yaml").exists():
+        return None, []
+    with DagsterInstance.get() as instance:
+        runs = instance.get_runs(limit=1)
+        if not runs:
+            return None, []
+        run = runs[0]
+        records = instance.get_records_for_run(run_id=run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION,
+                                               limit=100_000).records
+        stats = instance.get_run_stats(run.run_id)
+    checks = [r.event_log_entry.dagster_event.event_specific_data for r in records]
+    return (run, stats), checks
+
+
 def print_summary(run_id: str | None, success: bool | None, seconds: float | None, checks=None) -> None:
-    import duckdb
+    from orchestration.governance.config import snapshot_path
+    from orchestration.warehouse import connect
 
     wh = settings.warehouse_path()
     print()
     print("=" * 72)
     if run_id:
         print(f"Customer Warehouse run {run_id}: {'SUCCESS' if success else 'FAILED'} in {seconds:.1f}s")
+    else:
+        print(f"Customer Warehouse at {settings.cdw_home()}")
     print("=" * 72)
     if not wh.exists():
         print(f"no warehouse yet at {wh}")
         return
-    with duckdb.connect(str(wh), read_only=True) as con:
+    with connect(wh, read_only=True) as con:
+        print_sources(con)
         layers = _table_counts(con)
         print("Rows per layer:")
         for schema in ("raw", "quarantine", "staging", "intermediate", "marts"):
@@ -118,23 +186,19 @@ def print_summary(run_id: str | None, success: bool | None, seconds: float | Non
         if "identity_accuracy" in marts:
             print_identity_accuracy(con)
     if checks is not None:
-        gx = [c for c in checks if c.asset_check_key.name.startswith("gx_")]
-        dbt_tests = [c for c in checks if not c.asset_check_key.name.startswith("gx_")]
-        failed_tests = [c for c in dbt_tests if not c.passed]
-        print(f"Quality gate: {sum(c.passed for c in gx)}/{len(gx)} GX suites passed, "
-              f"{len(dbt_tests) - len(failed_tests)}/{len(dbt_tests)} dbt tests passed")
-        for c in gx + failed_tests:
-            print(f"  {'PASS' if c.passed else 'FAIL'}  {c.asset_check_key.to_user_string()}")
+        print_gate(checks)
     exports = sorted(settings.exports_dir().rglob("*.manifest.json"))
     print("Exports:")
     for m in exports:
         info = json.loads(m.read_text())
-        print(f"  {m.parent / info['file']}  ({info['rows']} rows, sha256 {info['sha256'][:12]}…)")
+        print(f"  {m.parent / info['file']}  ({info['rows']} rows, sha256 {info['sha256'][:12]}…)"
+              + (f"  empty: {info['empty_reason']}" if info.get("empty_reason") else ""))
     if not exports:
         print("  none")
     print("Next:")
     print(f'  cdw sql "SELECT * FROM marts.customers LIMIT 5"      (CDW_HOME={settings.cdw_home()})')
-    print(f"  .venv/bin/duckdb -readonly {wh}")
+    # while runs go, query the snapshot: a reader of the warehouse holds its lock and makes runs wait
+    print(f"  .venv/bin/duckdb -readonly {snapshot_path()}   (the analyst snapshot; never locks a run)")
     print("  make ui   -> http://127.0.0.1:3000 (asset graph, checks, runs)")
 
 
@@ -170,7 +234,24 @@ def cmd_explain(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    print_summary(None, None, None)
+    """The warehouse as it stands, with the newest run and its gate results from Dagster's history."""
+    settings.export_env()
+    last, checks = last_run()
+    if last is None:
+        print_summary(None, None, None)
+        print("no run recorded yet in this CDW_HOME: `cdw run`")
+        return 0
+    run, stats = last
+    seconds = (stats.end_time - stats.start_time) if stats.end_time and stats.start_time else None
+    status = run.status.value
+    print_summary(None, None, None, checks)
+    when = ""
+    if stats.start_time:
+        from datetime import datetime, timezone
+
+        when = f" started {datetime.fromtimestamp(stats.start_time, timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+    print(f"Last run: {run.run_id} ({run.job_name}) {status}{when}"
+          + (f", {seconds:.1f}s" if seconds is not None else ""))
     return 0
 
 

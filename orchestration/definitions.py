@@ -22,6 +22,7 @@ from orchestration.defs.extract.crm_api import CrmApiResource, crm_api_pull  # n
 from orchestration.defs.governance.assets import governance_assets  # noqa: E402
 from orchestration.defs.identity.assets import identity_accuracy  # noqa: E402
 from orchestration.defs.quality.checks import gx_checks  # noqa: E402
+from orchestration.warehouse import WarehouseResource  # noqa: E402
 
 defs = dg.Definitions(
     assets=[crm_api_pull, *extract_assets, event_day_dbt_models, warehouse_dbt_models, *export_assets, *governance_assets, identity_accuracy],
@@ -29,7 +30,8 @@ defs = dg.Definitions(
     jobs=[full_pipeline, event_days],
     schedules=[daily_full_pipeline, hourly_event_days],
     sensors=[landing_files_sensor, erasure_requests_sensor, run_failure_alert],
-    resources={"dbt": dbt_resource(), "crm_api": CrmApiResource.from_env()},
+    # "warehouse": every run holds the run lock while it goes (orchestration/warehouse.py)
+    resources={"dbt": dbt_resource(), "crm_api": CrmApiResource.from_env(), "warehouse": WarehouseResource()},
     # One process, steps in order: DuckDB has one writer per file, and in-process steps cost
     # ~0.5 s against ~4 s for multiprocess on this machine.
     executor=dg.in_process_executor,

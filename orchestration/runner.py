@@ -8,22 +8,25 @@ import duckdb
 from dagster import DagsterInstance, ExecuteInProcessResult
 
 from orchestration import partitions, settings
+from orchestration.warehouse import connect
 
 
 def pending_event_days() -> tuple[date, date]:
     """The event days a run has to cover: from the oldest day with a file the warehouse does not
-    hold yet (a cold warehouse: the oldest file) up to today; only today when nothing is new."""
+    hold yet (a cold warehouse: the oldest file) or with raw rows not staged yet, up to today;
+    only today when nothing is new."""
     from orchestration.extract.contracts import contracts
     from orchestration.extract.loader import pending_days
 
     today = partitions.last_day()
     warehouse = settings.warehouse_path()
     days: list[date] = []
-    con = duckdb.connect(str(warehouse), read_only=True) if warehouse.exists() else duckdb.connect()
+    con = connect(warehouse, read_only=True) if warehouse.exists() else duckdb.connect()
     with con:
         for contract in contracts().values():
             if contract.partitioned:
                 days += pending_days(con, contract, settings.landing_dir())
+        days += partitions.unstaged_days(con)  # in raw, never staged: a run stopped before dbt
     return (min(days + [today]), today)
 
 

@@ -83,6 +83,10 @@ def export_env() -> None:
     os.environ["CDW_HOME"] = str(home)
     os.environ["CDW_WAREHOUSE"] = str(warehouse_path())
     os.environ["DAGSTER_HOME"] = str(dagster_home())
+    from orchestration.warehouse import dbt_connect_attempts
+
+    # dbt-duckdb waits for the warehouse's file lock as long as our own connections do
+    os.environ["CDW_DBT_CONNECT_ATTEMPTS"] = str(dbt_connect_attempts())
     instance_yaml = dagster_home() / "dagster.yaml"
     if not instance_yaml.exists() or not instance_yaml.read_text().strip():
         # sqlite run/event storage in DAGSTER_HOME (the default); runs one at a time (the

@@ -135,6 +135,56 @@ def test_a_new_day_is_loaded_by_the_next_run_and_rows_deleted_from_raw_leave_sta
     assert _per_day(events_home)[new_day] == 15
 
 
+def _deliver_day(home: Path, day: date, prefix: str, n: int = 30) -> None:
+    """A new day file of web events: the first n events of the newest file, new messageIds."""
+    folder = home / "landing/web/events"
+    source = sorted(folder.glob("*.jsonl"))[0]
+    lines = source.read_text().splitlines()[:n]
+    (folder / f"{day.isoformat()}.jsonl").write_text(
+        "\n".join(line.replace('"messageId":"', f'"messageId":"{prefix}-') for line in lines) + "\n")
+
+
+def _load_raw_then_die(home: Path, day: date) -> None:
+    """A run that loaded the day into raw and stopped before the per-day dbt step (killed, or
+    failed in between): the extract asset alone, as such a run leaves the warehouse."""
+    from orchestration.definitions import defs
+
+    use_home(home)
+    with dg.DagsterInstance.get() as instance:
+        result = defs.resolve_job_def("event_days").execute_in_process(
+            instance=instance, partition_key=day.isoformat(), raise_on_error=False,
+            asset_selection=[dg.AssetKey(["raw", "web_events"])])
+    assert result.success
+    assert _sql(home, "SELECT count(*) FROM raw.web_events WHERE _delivery_day = ?", [day])[0][0] == 30
+    assert day not in _per_day(home)
+
+
+def test_a_day_in_raw_whose_run_stopped_before_dbt_is_staged_by_every_later_run(events_home):
+    """Issue 20: a day is done when its staging is built, not when its file is in raw."""
+    from orchestration.runner import pending_event_days, run_pipeline
+
+    newest = max(_per_day(events_home))
+    lost, lost_again, left_behind = (newest + timedelta(days=k) for k in (2, 3, 4))
+
+    _deliver_day(events_home, lost, "lost")
+    _load_raw_then_die(events_home, lost)
+    assert pending_event_days()[0] == lost  # the next `cdw run` covers it although its file is loaded
+    assert run_pipeline("event_days", log_level="WARNING").success  # the days `cdw run` covers, its dbt step
+    assert _per_day(events_home)[lost] == 30
+
+    _deliver_day(events_home, lost_again, "lost-again")
+    _load_raw_then_die(events_home, lost_again)
+    assert run_pipeline("event_days", log_level="WARNING", rebuild=True).success  # `cdw run --rebuild`
+    assert _per_day(events_home)[lost_again] == 30
+
+    # a run the daemon launches for another day (the hourly schedule: today only) stages it too
+    _deliver_day(events_home, left_behind, "left-behind")
+    _load_raw_then_die(events_home, left_behind)
+    _run_days(events_home, partitions.last_day(), partitions.last_day())
+    assert _per_day(events_home)[left_behind] == 30
+    assert pending_event_days() == (partitions.last_day(), partitions.last_day())  # nothing left behind
+
+
 def test_schedules_and_sensor_cover_the_days_of_new_files(tmp_path):
     from orchestration.definitions import defs
 

@@ -2,6 +2,7 @@
 
 TABLE = "marts.accounts"
 SEVERITY = "ERROR"
+SOURCES = ("crm_companies", "crm_contacts", "email_members", "web_events")  # CRM companies, people's domains
 TRACK_VOLUME = True
 SAMPLE_KEYS = ["account_id"]
 

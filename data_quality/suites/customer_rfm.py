@@ -2,9 +2,11 @@
 
 TABLE = "marts.customer_rfm"
 SEVERITY = "ERROR"
+SOURCES = ("crm_contacts", "email_members", "web_events")  # the identity sources: no person without one
 TRACK_VOLUME = True
 SAMPLE_KEYS = ["customer_id"]
-MAX_SEGMENT_SHARE = 0.9  # one segment holding (nearly) everyone means the scoring broke
+MAX_SEGMENT_SHARE = 0.9  # one segment holding (nearly) everyone with activity means the scoring broke
+MIN_SCORED_FOR_SHARE = 50  # fewer customers with activity than this: a share says nothing (too few to spread)
 
 
 def build_suite():
@@ -27,8 +29,14 @@ def build_suite():
 
 
 def query() -> str:
-    return """
+    # segment_share: a segment's share of the customers with activity to score, judged only when
+    # there are MIN_SCORED_FOR_SHARE of them. Customers without any activity (no web, email or
+    # deal data for them, e.g. only a CRM export delivered) all share the lowest scores by right:
+    # their common segment says nothing about the scoring.
+    return f"""
 SELECT r.customer_id, r.r_score, r.f_score, r.m_score, r.recency_days, r.frequency, r.monetary, r.rfm_segment,
        c.customer_id IS NOT NULL AS is_customer,
-       count(*) OVER (PARTITION BY r.rfm_segment) / count(*) OVER () AS segment_share
+       CASE WHEN r.frequency > 0 AND count(*) FILTER (WHERE r.frequency > 0) OVER () >= {MIN_SCORED_FOR_SHARE}
+            THEN count(*) FILTER (WHERE r.frequency > 0) OVER (PARTITION BY r.rfm_segment)
+                 / count(*) FILTER (WHERE r.frequency > 0) OVER () END AS segment_share
 FROM marts.customer_rfm r LEFT JOIN marts.customers c ON c.customer_id = r.customer_id"""

@@ -6,6 +6,7 @@ from data_quality.metrics import zero_suite
 
 TABLE = "marts.customer_source_records"
 SEVERITY = "ERROR"
+SOURCES = ("crm_contacts", "email_members", "web_events")  # the identity sources: no person without one
 TRACK_VOLUME = True
 
 RECORDS = "intermediate.int_identity_records"

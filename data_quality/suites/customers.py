@@ -5,6 +5,7 @@ from data_quality.metrics import E164_REGEX, EMAIL_REGEX
 
 TABLE = "marts.customers"
 SEVERITY = "ERROR"
+SOURCES = ("crm_contacts", "email_members", "web_events")  # the identity sources: no person without one
 TRACK_VOLUME = True
 PII_COLUMNS = {"email", "phone", "first_name", "last_name"}
 SAMPLE_KEYS = ["customer_id"]

@@ -4,6 +4,8 @@ from data_quality.metrics import EMAIL_REGEX
 
 TABLE = "marts.email_audience"
 SEVERITY = "ERROR"
+# only these can grant email-marketing consent (int_consent_events): without them nobody may be mailed
+SOURCES = ("email_members", "web_events")
 TRACK_VOLUME = True
 PII_COLUMNS = {"email", "first_name", "last_name"}
 SAMPLE_KEYS = ["customer_id"]

@@ -4,6 +4,7 @@ from data_quality.metrics import E164_REGEX, EMAIL_REGEX, bad_format, count_wher
 
 TABLE = "staging.stg_crm__contacts"
 SEVERITY = "ERROR"
+SOURCES = ("crm_contacts",)
 TRACK_VOLUME = True
 PII_COLUMNS = {"email", "email_raw", "phone_e164", "mobile_phone_e164"}
 

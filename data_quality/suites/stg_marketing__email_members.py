@@ -4,6 +4,7 @@ from data_quality.metrics import E164_REGEX, EMAIL_REGEX, bad_format, count_wher
 
 TABLE = "staging.stg_marketing__email_members"
 SEVERITY = "ERROR"
+SOURCES = ("email_members",)
 TRACK_VOLUME = True
 PII_COLUMNS = {"email", "phone_e164"}
 

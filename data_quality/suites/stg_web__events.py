@@ -4,6 +4,7 @@ from data_quality.metrics import EMAIL_REGEX, bad_format, count_where, zero_suit
 
 TABLE = "staging.stg_web__events"
 SEVERITY = "ERROR"
+SOURCES = ("web_events",)
 TRACK_VOLUME = True
 PII_COLUMNS = {"email"}
 

@@ -889,15 +889,10 @@ def pending_days(con, contract: SourceContract, landing: Path | None = None) -> 
 
 
 def connect(warehouse: Path | None = None) -> duckdb.DuckDBPyConnection:
-    path = warehouse or settings.warehouse_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
-    try:
-        settings.limit_memory(con)
-    except ValueError:
-        con.close()
-        raise
-    return con
+    """A writer's connection (waits for the file lock, memory ceiling set): orchestration/warehouse.py."""
+    from orchestration.warehouse import connect as connect_warehouse
+
+    return connect_warehouse(warehouse)
 
 
 def load_all(landing: Path | None = None, warehouse: Path | None = None) -> dict[str, SourceLoad]:

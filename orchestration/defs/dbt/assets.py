@@ -24,6 +24,7 @@ from orchestration import partitions
 from orchestration.dagster_internals import QUIET_SKIPPED_CHECKS, WarehouseDbtCli
 from orchestration.defs.dbt import unchanged
 from orchestration.defs.dbt.project import dbt_project
+from orchestration.warehouse import WarehouseResource, wait_until_free  # runs take turns, readers waited for
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -55,7 +56,7 @@ PRODUCTION_BUILD_ARGS = ["--exclude-resource-type", "unit_test"]
     dagster_dbt_translator=TRANSLATOR,
     exclude=f"tag:{partitions.PARTITIONED_DBT_TAG}",
 )
-def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Staging, identity resolution and marts, built and tested by `dbt build`; not rebuilt by a run
     in which nothing they read (data, code, settings) changed since the last successful run
     (orchestration/defs/dbt/unchanged.py)."""
@@ -89,14 +90,22 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource)
     backfill_policy=dg.BackfillPolicy.single_run(),
     name="event_day_dbt_models",
 )
-def event_day_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def event_day_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     """Event models built per delivery day (incremental, delete+insert of the run's days)."""
     window = context.partition_time_window
+    # a day is done when staged: days loaded by a run that died before this step are built too
+    with warehouse.connect() as con:
+        start, end, as_of, behind = partitions.staging_window(con, window.start.date(), window.end.date())
+    if behind:
+        context.log.warning(f"also staging {len(behind)} day(s) loaded into raw but never staged "
+                            f"(an earlier run stopped before this step): {', '.join(map(str, behind))}")
     # the window reaches the models as env vars (dbt's partial parsing survives them, not --vars)
-    os.environ["CDW_EVENT_DAYS_START"] = window.start.date().isoformat()
-    os.environ["CDW_EVENT_DAYS_END"] = window.end.date().isoformat()
+    os.environ["CDW_EVENT_DAYS_START"] = start.isoformat()
+    os.environ["CDW_EVENT_DAYS_END"] = end.isoformat()
     try:
         yield from _build(context, dbt, PRODUCTION_BUILD_ARGS)
+        with warehouse.connect() as con:
+            partitions.record_staged(con, start, end, as_of, context.run.run_id)
     finally:
         for name in ("CDW_EVENT_DAYS_START", "CDW_EVENT_DAYS_END"):
             os.environ.pop(name, None)
@@ -113,6 +122,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[st
     base = Path(project.project_dir) / project.target_path
     target = base / f"{context.op_execution_context.op.name}-{context.run.run_id[:8]}"
     _share_partial_parse(base, target)
+    wait_until_free(on_wait=context.log.warning)  # a reader holds the file: wait, do not fail
     try:
         invocation = dbt.cli(["build", *args], context=context, target_path=target)
         # Each event goes to Dagster as dbt reports it, so Dagster records it (a few ms each,

@@ -9,9 +9,8 @@ marts.ad_audience filter by the consent ledger); erased people are gone from the
 
 
 import dagster as dg
-import duckdb
 
-from orchestration import settings
+from orchestration import settings, warehouse
 from orchestration.defs.exports.crm import CrmClient, CrmError, crm_writeback_state, load_state, write_back
 from orchestration.defs.quality.checks import behind_the_whole_gate
 from orchestration.files import write_export
@@ -37,18 +36,41 @@ def _gate_results(context: dg.AssetExecutionContext) -> dict:
     for record in records:
         evaluation = record.event_log_entry.dagster_event.event_specific_data
         if evaluation.asset_key in table_keys:
-            results[evaluation.asset_check_key.to_user_string()] = "passed" if evaluation.passed else "failed"
+            status = evaluation.metadata.get("status")  # GX gates: passed / warns / failed / skipped
+            results[evaluation.asset_check_key.to_user_string()] = (
+                status.value if status is not None else "passed" if evaluation.passed else "failed")
     return dict(sorted(results.items()))
 
 
-def _export(context, name: str, header: list[str], rows: list, destination: str, purpose: str) -> dg.MaterializeResult:
+# The sources that can grant each consent purpose (dbt: int_consent_events): an audience of a
+# purpose none of them was delivered for is empty by construction, and its manifest says so.
+CONSENT_SOURCES = {"email_marketing": ("email_members", "web_events"), "ads": ("web_events",),
+                   "analytics": ("web_events",)}
+
+
+def empty_reason(con, purpose: str) -> str:
+    """Why an audience of `purpose` has nobody in it (for its manifest; no person's data)."""
+    from data_quality.runner import delivered_sources
+
+    granting = CONSENT_SOURCES[purpose]
+    if not set(granting) & delivered_sources(con):
+        return (f"not delivered: {', '.join(granting)} - the sources that can grant {purpose} consent; "
+                "nobody holds it until one of them is delivered")
+    return f"no customer holds {purpose} consent with a usable identifier"
+
+
+def _export(context, name: str, header: list[str], rows: list, destination: str, purpose: str,
+            why_empty: str | None = None) -> dg.MaterializeResult:
     folder = settings.exports_dir() / name
     manifest = write_export(folder, name, header, rows, {
         "destination": destination,
         "consent_purpose": purpose,
         "run_id": context.run.run_id,
         "gate_results": _gate_results(context),
+        **({"empty_reason": why_empty} if not rows and why_empty else {}),
     })
+    if not rows and why_empty:
+        context.log.warning(f"{name} is empty: {why_empty}")
     audit.record("data_export", target=name, rows=manifest["rows"], run_id=context.run.run_id,
                  destination=destination, consent_purpose=purpose, sha256=manifest["sha256"])
     return dg.MaterializeResult(metadata={
@@ -56,6 +78,7 @@ def _export(context, name: str, header: list[str], rows: list, destination: str,
         "path": str(folder / f"{name}.csv"),
         "sha256": manifest["sha256"],
         "consent_purpose": purpose,
+        **({"empty_reason": why_empty} if not rows and why_empty else {}),
     })
 
 
@@ -69,13 +92,16 @@ def _export(context, name: str, header: list[str], rows: list, destination: str,
     "platform, with a manifest (rows, sha256, run id, gate results). Written atomically; only "
     "after the quality gate on marts.email_audience passed.",
     kinds={"csv"},
+    required_resource_keys={"warehouse"},  # runs take turns (orchestration/warehouse.py)
 )
 def email_audience_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         rows = con.execute(
             f"SELECT {', '.join(EMAIL_AUDIENCE_COLUMNS)} FROM marts.email_audience ORDER BY customer_id"
         ).fetchall()
-    return _export(context, "email_audience", EMAIL_AUDIENCE_COLUMNS, rows, "email_platform", "email_marketing")
+        why_empty = None if rows else empty_reason(con, "email_marketing")
+    return _export(context, "email_audience", EMAIL_AUDIENCE_COLUMNS, rows, "email_platform", "email_marketing",
+                   why_empty)
 
 
 def ad_audience_rows(con, platform: str) -> tuple[list[str], list[tuple]]:
@@ -103,11 +129,13 @@ def build_ad_audience_export(platform: str, title: str) -> dg.AssetsDefinition:
         f"consent holds, normalized by {title}'s documented rules (orchestration/governance/hashing.py); "
         "atomic CSV with a manifest; only after the quality gate passed.",
         kinds={"csv"},
+        required_resource_keys={"warehouse"},
     )
     def _ad_export(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+        with warehouse.connect(read_only=True) as con:
             header, rows = ad_audience_rows(con, platform)
-        return _export(context, platform, header, rows, platform, "ads")
+            why_empty = None if rows else empty_reason(con, "ads")
+        return _export(context, platform, header, rows, platform, "ads", why_empty)
 
     return _ad_export
 
@@ -181,6 +209,7 @@ CRM_DEPS = [CUSTOMERS, dg.AssetKey(["marts", "customer_source_records"]), dg.Ass
     "contact whose consent was withdrawn or who was erased are emptied once; 429/5xx retried. Base URL "
     "and token from CDW_CRM_URL / CDW_CRM_TOKEN; without a URL it records 'not configured' and sends nothing.",
     kinds={"hubspot"},
+    required_resource_keys={"warehouse"},
 )
 def crm_writeback(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     base_url = dg.EnvVar("CDW_CRM_URL").get_value()
@@ -188,7 +217,7 @@ def crm_writeback(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         context.log.info("CRM write-back not configured (CDW_CRM_URL unset): nothing sent")
         return dg.MaterializeResult(metadata={"status": "not configured", "sent": 0})
     token = dg.EnvVar("CDW_CRM_TOKEN").get_value() or ""
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+    with warehouse.connect(read_only=True) as con:
         updates, withheld = crm_updates(con)
     state_path = crm_writeback_state()
     # erased people are gone from the marts: their contacts written before are found by keyed hash

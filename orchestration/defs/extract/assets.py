@@ -25,6 +25,7 @@ def build_extract_asset(contract: SourceContract) -> dg.AssetsDefinition:
         kinds={"duckdb", contract.format},
         tags={"system": contract.system},
         retry_policy=EXTRACT_RETRY,
+        required_resource_keys={"warehouse"},  # runs take turns (orchestration/warehouse.py)
         # CRM loads come after the API pull (a no-op in file-drop mode) so its pages are loaded
         deps=[dg.AssetKey(["extract", "crm_api_pull"])] if contract.system == "crm" else [],
         # event sources: one partition per delivery day; a backfill of many days is one run
