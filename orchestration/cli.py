@@ -212,6 +212,13 @@ def print_identity_accuracy(con) -> None:
         measured = (f"pairwise precision {precision:.4f}, recall {recall:.4f}, F1 {f1:.4f} (ground truth)"
                     if precision is not None else "no ground truth")
         print(f"Identity ({entity}): {records} records -> {clusters} clusters, match rate {match_rate:.3f}; {measured}")
+    from orchestration.identity.matching import latest_report
+
+    report = latest_report()
+    if report is not None:
+        print(f"Identity (probabilistic matching, Splink): training evidence {report['evidence']}; "
+              f"{report.get('candidate_pairs', 0)} candidate pairs, {report.get('matched_pairs', 0)} matched; "
+              f"model and charts in {report['report_dir']}")
 
 
 def cmd_explain(args) -> int:

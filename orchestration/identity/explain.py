@@ -1,9 +1,9 @@
 """`cdw explain <email|phone|customer_id>`: why a person is who they are.
 
 Prints the customer(s) the value leads to, each one's source records, the identifiers that
-joined them (deterministic edges), the probabilistic matches (with every comparison level and
-the probability), what the guardrails refused (suppressed identifiers, vetoed or
-below-threshold pairs) and the merges logged for the id. Read-only.
+joined them (deterministic edges), the probabilistic matches (the waterfall of Splink's match
+weights: prior, then every comparison's level and weight), what the guardrails refused
+(suppressed identifiers, below-threshold pairs) and the merges logged for the id. Read-only.
 """
 
 from __future__ import annotations
@@ -78,19 +78,15 @@ def explain_customer(con, customer_id: str) -> list[str]:
             shown = True
     if not shown:
         out.append("    none shared")
-    level_cols = ["first_name", "last_name", "company", "address", "date_of_birth", "phone"]
-    pairs = con.execute(f"""
-        select record_key_left, record_key_right, blocking_rule, match_probability, is_match, is_vetoed,
-               {", ".join(c + "_level" for c in level_cols)}
-        from intermediate.int_identity_match_pairs
+    pairs = con.execute("""
+        select * from intermediate.int_identity_match_pairs
         where record_key_left in (select unnest(?)) or record_key_right in (select unnest(?))
-        order by match_probability desc""", [keys, keys]).fetchall()
-    matched = [p for p in pairs if p[4]]
-    refused = [p for p in pairs if not p[4]]
-    out.append("  joined by probabilistic matches:")
+        order by match_probability desc""", [keys, keys]).df().to_dict("records")
+    matched = [p for p in pairs if p["is_match"]]
+    refused = [p for p in pairs if not p["is_match"]]
+    out.append("  joined by probabilistic matches (Splink; the waterfall of match weights, in bits):")
     for p in matched:
-        levels = ", ".join(f"{c}={v}" for c, v in zip(level_cols, p[6:]))
-        out.append(f"    {p[0]} ~ {p[1]}  p={p[3]:.6f} (block {p[2]}; {levels})")
+        out += _waterfall(p)
     if not matched:
         out.append("    none")
     out.append("  refused by guardrails:")
@@ -102,9 +98,7 @@ def explain_customer(con, customer_id: str) -> list[str]:
     for node, reason, sharing, members in suppressed:
         out.append(f"    {node} on {', '.join(members)}: {reason} ({sharing} records carry it)")
     for p in refused:
-        why = "names differ (veto)" if p[5] else "below the match threshold"
-        levels = ", ".join(f"{c}={v}" for c, v in zip(level_cols, p[6:]))
-        out.append(f"    {p[0]} ~ {p[1]}  p={p[3]:.6f}: {why} ({levels})")
+        out += _waterfall(p, "below the match threshold")
     if not suppressed and not refused:
         out.append("    nothing")
     try:
@@ -118,6 +112,21 @@ def explain_customer(con, customer_id: str) -> list[str]:
         for run, old, new, reason in merges:
             out.append(f"    run {run}: {old} -> {new} ({reason})")
     return out
+
+
+def _waterfall(pair: dict, why: str | None = None) -> list[str]:
+    """A pair's match weight, term by term: prior, then each comparison's level and weight (bits)."""
+    from orchestration.identity.matching import COMPARISON_NAMES
+
+    head = (f"    {pair['record_key_left']} ~ {pair['record_key_right']}  p={pair['match_probability']:.6f} "
+            f"weight={pair['match_weight']:+.2f} (block {pair['blocking_rule']})" + (f": {why}" if why else ""))
+    lines, total = [head, f"      {'prior':<16} {pair['prior_weight']:+7.2f}"], pair["prior_weight"]
+    for name in COMPARISON_NAMES:
+        weight = pair[f"{name}_weight"] or 0.0
+        total += weight
+        lines.append(f"      {name:<16} {weight:+7.2f}  {pair[f'{name}_level']}")
+    lines.append(f"      {'= match weight':<16} {total:+7.2f}")
+    return lines
 
 
 def explain(con, value: str) -> tuple[bool, list[str]]:

@@ -1,277 +1,447 @@
-"""Probabilistic record matching: a Fellegi-Sunter model with blocking, run in DuckDB SQL.
+"""Probabilistic record matching with Splink 5 (Fellegi-Sunter) on DuckDB.
 
-Why not Splink: Splink 5 would do the same (Fellegi-Sunter, blocking rules, DuckDB) but adds a
-dozen dependencies and its own SQL generation to a project that already runs everything in
-dbt on one DuckDB file; this model is ~250 lines, its SQL is plain and portable, and every
-number it uses lands in a table (int_identity_match_pairs) that `cdw explain` prints.
+Records that share no usable identifier (email, phone, user id, a declared custom identifier)
+but are the same person - typos, nicknames, swapped names, a missing email - are found here.
+The model is Splink's; this module only says what to compare, how to block and how to train,
+and turns Splink's predictions into the columns `int_identity_match_pairs` keeps.
 
-The model, for a pair of records that share no usable identifier:
+The model, for a pair of records:
 
-  blocking    candidate pairs only come from records sharing a blocking key (name + company,
-              name + postcode, name + date of birth, swapped names, a refused phone...); keys
-              on more than `max_block_size` records are skipped, so cost stays linear. Shared
-              devices are left out: the guardrail that keeps their identifiers out of the graph
-              would be undone by matching them to one of their users on name and phone.
-  comparisons first name, last name (Jaro-Winkler levels; nicknames already folded; a
-              swapped first/last compared crosswise), company, address, date of birth, phone.
-  training    m-probabilities from pairs inside deterministic components (records the
-              identifier graph already joined: same person, labelled by the data itself),
-              u-probabilities from random pairs of records in different components; the prior
-              is the share of all record pairs the identifier graph joined (the chance that
-              two random records are one person, as u assumes). Not the share of blocked
-              pairs: those already carry the evidence of their blocking key, which the
-              comparisons count again, so namesakes of one postcode scored as certain matches.
-              Levels seen rarely are smoothed; a NULL on either side weighs 0.
-  decision    match_probability >= var identity_match_threshold makes a record-record edge,
-              unless a name clearly differs (VETO_LEVELS: families and colleagues share
-              everything but a name).
+  records      every source record with a first or last name, except shared web devices (the
+               guardrail that keeps their identifiers out of the graph would be undone by matching
+               them to one of their users). An email or phone that a guardrail refused (junk, role
+               mailbox, shared, conflicting) is NULL here: it weighs nothing, so it cannot glue
+               people together through the back door either.
+  comparisons  first and last name (exact with term frequencies, swapped with the other name,
+               Damerau-Levenshtein 1, Jaro-Winkler 0.9 / 0.8, initial), date of birth (exact,
+               day and month transposed, one typo, within a month, within a year), email (exact,
+               one typo, same domain), phone (exact, one typo),
+               postcode, address and city (exact with term frequencies, fuzzy), company (same CRM
+               company, same name, similar name). A NULL on either side is Splink's null level:
+               weight 0. Nicknames are folded before (seed identity_nicknames).
+  blocking     candidate pairs come from several rules on different fields (full name in either
+               order, name + date of birth, name + postcode, date of birth + postcode, initials,
+               3-letter name prefixes, address, phone, email user name, company), so one typo in
+               one field does not lose a pair. Each rule blocks on a precomputed key that is NULL
+               where more than var identity_match_max_block_size records share it, so the pairs
+               grow linearly with records. Splink counts the pairs each rule adds (reported).
+  training     no labels: u by random sampling; m by expectation maximisation over several
+               blocking rules (each trains the comparisons it does not block on); the prior (the
+               chance two random records are one person) from deterministic rules - records the
+               identifier graph joined, same full name and date of birth - at the recall stated
+               by var identity_match_prior_recall. With too little evidence (no pairs for EM, a
+               comparison left untrained, no deterministic pair) the run says so (`evidence`)
+               and merges nothing probabilistically.
+  decision     match_probability >= var identity_match_threshold makes a record-record edge.
+
+Every run keeps the trained model (Splink's JSON) and its charts under
+$CDW_HOME/reports/identity/<run>/ (see `save_report`).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import math
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
 
-import pandas as pd
-
-# comparison -> SQL level expression over aliases l / r (first/last possibly swapped: see _pairs_sql)
-COMPARISONS: dict[str, str] = {
-    "first_name": """case
-        when l.first_name_key is null or r_first is null then 'null'
-        when l.first_name_key = r_first then 'exact'
-        when jaro_winkler_similarity(l.first_name_key, r_first) >= 0.92 then 'jw_0.92'
-        when jaro_winkler_similarity(l.first_name_key, r_first) >= 0.80 then 'jw_0.80'
-        when left(l.first_name_key, 1) = left(r_first, 1) and (length(l.first_name_key) <= 2 or length(r_first) <= 2) then 'initial'
-        else 'different' end""",
-    "last_name": """case
-        when l.last_name_key is null or r_last is null then 'null'
-        when l.last_name_key = r_last then 'exact'
-        when jaro_winkler_similarity(l.last_name_key, r_last) >= 0.92 then 'jw_0.92'
-        when jaro_winkler_similarity(l.last_name_key, r_last) >= 0.80 then 'jw_0.80'
-        else 'different' end""",
-    "company": """case
-        when coalesce(l.crm_company_id, -1) = r.crm_company_id then 'same_crm_company'
-        when l.company_key is null or r.company_key is null then 'null'
-        when l.company_key = r.company_key then 'same_name'
-        when jaro_winkler_similarity(l.company_key, r.company_key) >= 0.9 then 'similar_name'
-        else 'different' end""",
-    "address": """case
-        when l.postal_key is null or r.postal_key is null then 'null'
-        when l.postal_key = r.postal_key and l.address_key = r.address_key then 'same_address'
-        when l.postal_key = r.postal_key then 'same_postcode'
-        else 'different' end""",
-    "date_of_birth": """case
-        when l.date_of_birth is null or r.date_of_birth is null then 'null'
-        when l.date_of_birth = r.date_of_birth then 'same'
-        else 'different' end""",
-    "phone": """case
-        when l.phone_key is null or r.phone_key is null then 'null'
-        when l.phone_key = r.phone_key then 'same'
-        else 'different' end""",
-}
-
-# blocking rule name -> key expression over a record (NULL: the record is not in that block)
-BLOCKING_RULES: dict[str, str] = {
-    "name_company": "first_name_key || '|' || last_name_key || '|' || company_block",
-    "first_name_company": "first_name_key || '|' || company_block",
-    "last_name_company": "last_name_key || '|' || company_block",
-    "swapped_name_company": "least(first_name_key, last_name_key) || '|' || greatest(first_name_key, last_name_key) || '|' || company_block",
-    "name_postcode": "first_name_key || '|' || last_name_key || '|' || postal_key",
-    "last_name_address": "last_name_key || '|' || postal_key || '|' || address_key",
-    "name_date_of_birth": "first_name_key || '|' || last_name_key || '|' || cast(date_of_birth as varchar)",
-    "company_date_of_birth": "company_block || '|' || cast(date_of_birth as varchar)",
-    "postcode_date_of_birth": "postal_key || '|' || cast(date_of_birth as varchar)",
-    "postcode_initials": "postal_key || '|' || least(left(first_name_key, 1), left(last_name_key, 1)) || greatest(left(first_name_key, 1), left(last_name_key, 1))",
-    "phone": "phone_key",
-}
+import duckdb
+import pyarrow as pa
 
 # Guardrail verdict (int_identity_record_identifiers.suppression_reason prefix) of a web device
 # several people identified on: it is no one's, so it is not matched to any of them either.
 SHARED_DEVICE_REASON = "shared_device"
 
-# Levels that veto a match whatever the other evidence: two records whose first or last names
-# clearly differ are two people (a family shares phone, address and last name; colleagues share
-# company and address). Swapped first/last names are compared crosswise before this applies.
-VETO_LEVELS = {"first_name": {"different"}, "last_name": {"different"}}
+# EM sessions, each blocking on fields whose comparisons it then does not train; all of them
+# together train every comparison when the data carries the fields.
+EM_BLOCKING = [("first_name", "last_name"), ("date_of_birth",), ("postcode",), ("phone",), ("email_user",)]
+
+# blocking rules for prediction: name -> key expression over the record (NULL: not blocked by it)
+BLOCKING_KEYS: dict[str, str] = {
+    "full_name": "least(first_name, last_name) || '|' || greatest(first_name, last_name)",
+    "first_name_date_of_birth": "first_name || '|' || date_of_birth",
+    "last_name_date_of_birth": "last_name || '|' || date_of_birth",
+    "date_of_birth_postcode": "date_of_birth || '|' || postcode",
+    "date_of_birth_initials": "date_of_birth || '|' || least(left(first_name, 1), left(last_name, 1)) "
+                              "|| greatest(left(first_name, 1), left(last_name, 1))",
+    "first_name_postcode": "first_name || '|' || postcode",
+    "last_name_postcode": "last_name || '|' || postcode",
+    "name_prefixes": "least(left(first_name, 3), left(last_name, 3)) || '|' || greatest(left(first_name, 3), left(last_name, 3))",
+    "address": "address || '|' || coalesce(postcode, city, '')",
+    "phone": "phone",
+    "email_user": "email_user",
+    "first_name_company": "first_name || '|' || company",
+    "last_name_company": "last_name || '|' || company",
+}
+
+
+@dataclass
+class MatchResult:
+    """What a matching run produced: the scored pairs (Arrow) and what it says about itself."""
+    pairs: pa.Table
+    evidence: str                      # 'sufficient' or 'insufficient: <why>'
+    summary: dict = field(default_factory=dict)
+    model: dict | None = None          # Splink's settings with the trained parameters
+    linker: object | None = None       # for charts (save_report)
 
 
 def matchable_records_sql(records: str, record_identifiers: str) -> str:
-    """The records (relation of int_identity_records) that may be matched: all but shared
-    devices (per the guardrail verdicts in `record_identifiers`)."""
+    """The records to match (relations of int_identity_records / int_identity_record_identifiers),
+    one row each with the compared attributes normalized; guardrail-refused emails and phones NULL."""
+    refused = f"(select record_key, identifier_type, identifier_value from {record_identifiers} where not is_usable)"
+    legal = r"\b(the|inc|llc|corp|ltd|limited|plc|gmbh|ag|kg|sa|sas|sarl|co)\b"
     return f"""
-        select * from {records}
-        where record_key not in (
-            select record_key from {record_identifiers}
-            where suppression_reason like '{SHARED_DEVICE_REASON}%')"""
-
-
-def prepare_records(con, records_sql: str, labels: pd.DataFrame | str) -> None:
-    """Temp table match_records: the records with names, their matching keys and deterministic
-    component (`labels`: record_key, component - a DataFrame, or the name of a relation)."""
-    name = labels if isinstance(labels, str) else "match_labels_input"
-    if not isinstance(labels, str):
-        con.register(name, labels)
-    con.execute(f"""
-        create or replace temp table match_records as
         select
             rec.record_key,
-            rec.source,
-            rec.first_name_key,
-            rec.last_name_key,
-            rec.crm_company_id,
-            nullif(regexp_replace(regexp_replace(lower(strip_accents(rec.company_name)),
-                '\\b(the|inc|llc|corp|ltd|limited|plc|gmbh|ag|kg|sa|sas|sarl|co)\\b', '', 'g'), '[^a-z0-9]', '', 'g'), '') as company_key,
-            coalesce(cast(rec.crm_company_id as varchar), nullif(regexp_replace(regexp_replace(lower(strip_accents(rec.company_name)),
-                '\\b(the|inc|llc|corp|ltd|limited|plc|gmbh|ag|kg|sa|sas|sarl|co)\\b', '', 'g'), '[^a-z0-9]', '', 'g'), '')) as company_block,
-            nullif(regexp_replace(upper(rec.postal_code), '[^A-Z0-9]', '', 'g'), '') as postal_key,
-            nullif(regexp_replace(lower(strip_accents(rec.address)), '[^a-z0-9]', '', 'g'), '') as address_key,
-            rec.date_of_birth,
-            coalesce(rec.phone_e164, rec.secondary_phone_e164) as phone_key,
-            match_labels.component
-        from ({records_sql}) as rec
-        inner join {name} as match_labels on rec.record_key = match_labels.record_key
-        where rec.first_name_key is not null or rec.last_name_key is not null
-    """)
-    if not isinstance(labels, str):
-        con.unregister(name)
+            rec.first_name_key as first_name,
+            rec.last_name_key as last_name,
+            cast(rec.date_of_birth as date) as date_of_birth,
+            case when rec.email_match_key is not null and not exists (
+                select 1 from {refused} as x where x.record_key = rec.record_key
+                    and x.identifier_type = 'email' and x.identifier_value = rec.email_match_key)
+                then rec.email_match_key end as email,
+            case when rec.phone_e164 is not null and not exists (
+                select 1 from {refused} as x where x.record_key = rec.record_key
+                    and x.identifier_type = 'phone' and x.identifier_value = rec.phone_e164)
+                then rec.phone_e164 end as phone,
+            nullif(regexp_replace(upper(rec.postal_code), '[^A-Z0-9]', '', 'g'), '') as postcode,
+            nullif(trim(regexp_replace(lower(strip_accents(rec.address)), '[^a-z0-9]+', ' ', 'g')), '') as address,
+            nullif(trim(regexp_replace(lower(strip_accents(rec.city)), '[^a-z0-9]+', ' ', 'g')), '') as city,
+            nullif(regexp_replace(regexp_replace(lower(strip_accents(rec.company_name)), '{legal}', '', 'g'),
+                   '[^a-z0-9]', '', 'g'), '') as company,
+            cast(rec.crm_company_id as varchar) as crm_company_id
+        from {records} as rec
+        where (rec.first_name_key is not null or rec.last_name_key is not null)
+            and rec.record_key not in (
+                select record_key from {record_identifiers}
+                where suppression_reason like '{SHARED_DEVICE_REASON}%')"""
 
 
-def _pairs_sql(pairs_table: str) -> str:
-    """Comparison levels of the pairs in `pairs_table` (columns l_key, r_key, ...)."""
-    r_first = "(case when base.names_swapped then r.last_name_key else r.first_name_key end)"
-    r_last = "(case when base.names_swapped then r.first_name_key else r.last_name_key end)"
-    levels = ",\n".join(
-        f"({sql.replace('r_first', r_first).replace('r_last', r_last)}) as {name}_level"
-        for name, sql in COMPARISONS.items())
+def _comparisons():
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    def name(col: str, other: str):
+        return cl.CustomComparison(output_column_name=col, comparison_description=f"{col} (nicknames folded)",
+                                   comparison_levels=[
+            cll.NullLevel(col),
+            cll.ExactMatchLevel(col, term_frequency_adjustments=True),
+            cll.CustomLevel(f"{col}_l = {other}_r", label_for_charts=f"swapped with {other}"),
+            cll.DamerauLevenshteinLevel(col, 1),
+            cll.JaroWinklerLevel(col, 0.9),
+            cll.JaroWinklerLevel(col, 0.8),
+            cll.CustomLevel(f"left({col}_l, 1) = left({col}_r, 1) and least(length({col}_l), length({col}_r)) = 1",
+                            label_for_charts="initial"),
+            cll.ElseLevel(),
+        ])
+
+    def place(col: str, fuzzy):
+        return cl.CustomComparison(output_column_name=col, comparison_levels=[
+            cll.NullLevel(col), cll.ExactMatchLevel(col, term_frequency_adjustments=True), *fuzzy, cll.ElseLevel()])
+
+    dob = "date_of_birth"
+    return [
+        name("first_name", "last_name"),
+        name("last_name", "first_name"),
+        cl.CustomComparison(output_column_name=dob, comparison_levels=[
+            cll.NullLevel(dob),
+            cll.ExactMatchLevel(dob),
+            cll.CustomLevel(f"year({dob}_l) = year({dob}_r) and month({dob}_l) = day({dob}_r) "
+                            f"and day({dob}_l) = month({dob}_r)", label_for_charts="day and month transposed"),
+            cll.CustomLevel(f"damerau_levenshtein(cast({dob}_l as varchar), cast({dob}_r as varchar)) <= 1",
+                            label_for_charts="one typo"),
+            cll.AbsoluteDateDifferenceLevel(dob, input_is_string=False, threshold=1, metric="month"),
+            cll.AbsoluteDateDifferenceLevel(dob, input_is_string=False, threshold=1, metric="year"),
+            cll.ElseLevel(),
+        ]),
+        cl.CustomComparison(output_column_name="email", comparison_levels=[
+            cll.NullLevel("email"),
+            cll.ExactMatchLevel("email"),
+            # a typo in the address; the same user name at another domain is no level of its own: user
+            # names are made of names, so it would count the name comparisons' evidence twice
+            # (namesakes john.smith@ at two providers)
+            cll.DamerauLevenshteinLevel("email", 1),
+            cll.CustomLevel("split_part(email_l, '@', 2) = split_part(email_r, '@', 2)", label_for_charts="same domain"),
+            cll.ElseLevel(),
+        ]),
+        cl.CustomComparison(output_column_name="phone", comparison_levels=[
+            cll.NullLevel("phone"), cll.ExactMatchLevel("phone"), cll.DamerauLevenshteinLevel("phone", 1),
+            cll.ElseLevel()]),
+        place("postcode", [cll.DamerauLevenshteinLevel("postcode", 1)]),
+        place("address", [cll.JaroWinklerLevel("address", 0.9), cll.JaroWinklerLevel("address", 0.8)]),
+        place("city", [cll.JaroWinklerLevel("city", 0.9)]),
+        cl.CustomComparison(output_column_name="company", comparison_levels=[
+            cll.NullLevel("company"),
+            cll.CustomLevel("crm_company_id_l = crm_company_id_r", label_for_charts="same CRM company"),
+            cll.ExactMatchLevel("company", term_frequency_adjustments=True),
+            cll.JaroWinklerLevel("company", 0.9),
+            cll.ElseLevel(),
+        ]),
+    ]
+
+
+COMPARISON_NAMES = ["first_name", "last_name", "date_of_birth", "email", "phone", "postcode", "address", "city",
+                    "company"]
+
+
+def _blocking_keys_sql(records: str, max_block_size: int) -> str:
+    """The records with one key column per blocking rule, NULL where the key is on more than
+    `max_block_size` records (a block that big is a common value, not evidence, and would make the
+    pairs grow quadratically)."""
+    keyed = ",\n".join(f"({expr}) as raw_{rule}" for rule, expr in BLOCKING_KEYS.items())
+    capped = ",\n".join(
+        f"case when count(*) over (partition by raw_{rule}) <= {int(max_block_size)} then raw_{rule} end as block_{rule}"
+        for rule in BLOCKING_KEYS)
     return f"""
-        with base as (
-            select p.*,
-                -- a swapped first / last name is compared crosswise
-                coalesce(jaro_winkler_similarity(l.first_name_key, r.last_name_key), 0)
-                    + coalesce(jaro_winkler_similarity(l.last_name_key, r.first_name_key), 0)
-                    > coalesce(jaro_winkler_similarity(l.first_name_key, r.first_name_key), 0)
-                    + coalesce(jaro_winkler_similarity(l.last_name_key, r.last_name_key), 0) + 0.3 as names_swapped
-            from {pairs_table} as p
-            inner join match_records as l on p.l_key = l.record_key
-            inner join match_records as r on p.r_key = r.record_key
-        )
-        select base.*, {levels}
-        from base
-        inner join match_records as l on base.l_key = l.record_key
-        inner join match_records as r on base.r_key = r.record_key
-    """
+        select * exclude ({", ".join(f"raw_{r}" for r in BLOCKING_KEYS)}), {capped}
+        from (select *, split_part(email, '@', 1) as email_user, {keyed} from {records})
+        order by record_key"""
 
 
-def block(con, max_block_size: int) -> None:
-    """Temp table match_candidates: distinct record pairs sharing a blocking key (first rule kept)."""
-    parts = []
-    for rule, key in BLOCKING_RULES.items():
-        parts.append(f"""
-            select '{rule}' as blocking_rule, record_key, {key} as block_key
-            from match_records where {key} is not null""")
-    con.execute(f"""
-        create or replace temp table match_block_keys as
-        with keyed as ({" union all ".join(parts)}),
-        sizes as (select blocking_rule, block_key, count(*) as n from keyed group by all)
-        select keyed.* from keyed inner join sizes using (blocking_rule, block_key)
-        where sizes.n between 2 and {int(max_block_size)}
-    """)
-    con.execute("""
-        create or replace temp table match_candidates as
-        select l_key, r_key, min(blocking_rule) as blocking_rule
-        from (
-            select a.record_key as l_key, b.record_key as r_key, a.blocking_rule
-            from match_block_keys as a
-            inner join match_block_keys as b
-                on a.blocking_rule = b.blocking_rule and a.block_key = b.block_key and a.record_key < b.record_key
-        ) as pairs
-        group by l_key, r_key
-    """)
+def run(records: pa.Table, *, threshold: float, max_block_size: int, prior_recall: float,
+        u_max_pairs: float, em_max_pairs: float, keep_probability: float, seed: int = 42,
+        threads: int | None = None) -> MatchResult:
+    """Train a Splink model on `records` (columns of `matchable_records_sql` plus `component`, the
+    record's deterministic component) and score the blocked pairs across components.
+
+    Runs in its own in-memory DuckDB (Splink creates working tables; none lands in the warehouse).
+    Returns pairs with match_probability >= `keep_probability` (the near misses explain why two
+    look-alikes stayed apart)."""
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    logging.getLogger("splink").setLevel(logging.ERROR)  # Splink narrates every step at INFO / WARNING
+    con = duckdb.connect()
+    if threads:
+        con.execute(f"set threads = {int(threads)}")
+    con.register("match_input", records)
+    con.execute(f"create table match_records as {_blocking_keys_sql('match_input', max_block_size)}")
+    con.unregister("match_input")
+    n_records = con.execute("select count(*) from match_records").fetchone()[0]
+    summary: dict = {"records": int(n_records)}
+    empty = _empty_pairs()
+    if n_records < 2:
+        return MatchResult(empty, "insufficient: fewer than two records to compare", summary)
+
+    rules = [block_on(f"block_{rule}") for rule in BLOCKING_KEYS]
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="record_key",
+        comparisons=_comparisons(),
+        blocking_rules_to_generate_predictions=rules,
+        retain_matching_columns=True,  # for the gamma (level) columns; the pairs table keeps no attribute
+        retain_intermediate_calculation_columns=True,
+    )
+    db_api = DuckDBAPI(connection=con)
+    table = db_api.register("match_records")
+    linker = Linker(table, settings)
+
+    counts = count_comparisons_from_blocking_rules(table, blocking_rules=rules, link_type="dedupe_only",
+                                                   unique_id_column_name="record_key", record_sample_proportion=1.0)
+    summary["candidate_pairs_per_rule"] = {rule: int(c["marginal_comparison_count"])
+                                           for rule, c in zip(BLOCKING_KEYS, counts)}
+    summary["candidate_pairs"] = sum(summary["candidate_pairs_per_rule"].values())
+
+    problems: list[str] = []
+    # prior: deterministic rules at a stated recall. The identifier graph's joins count when there are
+    # any; the name rules are there for data without identifiers.
+    deterministic = ["l.component = r.component",
+                     block_on("first_name", "last_name", "date_of_birth"),
+                     "l.first_name = r.last_name and l.last_name = r.first_name and l.date_of_birth = r.date_of_birth"]
+    try:
+        linker.training.estimate_probability_two_random_records_match(deterministic, recall=prior_recall)
+    except Exception as exc:  # Splink refuses a prior of 0: no deterministic pair at all
+        problems.append(f"no deterministic pair to estimate the prior from ({type(exc).__name__})")
+    summary["prior"] = float(linker._settings_obj._probability_two_random_records_match)
+
+    linker.training.estimate_u_using_random_sampling(max_pairs=u_max_pairs, seed=seed)
+
+    sessions = []
+    for fields in EM_BLOCKING:
+        # a rule no two records agree on trains nothing (Splink would raise): skip it
+        shared = con.execute(f"""select count(*) from (select 1 from match_records where {" and ".join(f"{f} is not null" for f in fields)}
+                                 group by {", ".join(fields)} having count(*) > 1)""").fetchone()[0]
+        if not shared:
+            sessions.append({"blocking": list(fields), "trained": False, "why": "no two records agree on it"})
+            continue
+        saved = linker._settings_obj.core_model_settings.copy()
+        try:
+            session = linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*fields), estimate_without_term_frequencies=True, max_pairs=em_max_pairs)
+        except Exception as exc:  # no pairs under this rule (the field is empty): the others train
+            # a failed session leaves the linker without the comparisons it blocked on: put them back
+            linker._settings_obj.core_model_settings = saved
+            sessions.append({"blocking": list(fields), "trained": False, "why": f"{type(exc).__name__}: {str(exc)[:200]}"})
+            continue
+        sessions.append({"blocking": list(fields), "trained": True,
+                         "iterations": len(getattr(session, "_core_model_settings_history", []))})
+    summary["em_sessions"] = sessions
+    untrained = [c.output_column_name for c in linker._settings_obj.comparisons if not c._some_m_are_trained
+                 and c.output_column_name in _fields_present(con)]
+    if not any(s["trained"] for s in sessions):
+        problems.append("expectation maximisation found no pairs under any of its blocking rules")
+    elif untrained:
+        problems.append("m-probabilities not trained for " + ", ".join(untrained))
+    summary["untrained_comparisons"] = untrained
+    summary["levels_without_evidence"] = _neutralize_unobserved_levels(linker)
+    model = linker.misc.save_model_to_json()
+    evidence = "sufficient" if not problems else "insufficient: " + "; ".join(problems)
+    if problems:
+        return MatchResult(empty, evidence, summary, model, linker)
+
+    predictions = linker.inference.predict(threshold_match_probability=keep_probability)
+    pairs = _pairs(con, predictions.physical_name, model, threshold, summary["prior"])
+    summary["scored_pairs"] = pairs.num_rows
+    summary["matched_pairs"] = int(pa.compute.sum(pairs["is_match"]).as_py() or 0) if pairs.num_rows else 0
+    return MatchResult(pairs, evidence, summary, model, linker)
 
 
-def train(con, sample_pairs: int) -> tuple[dict, float]:
-    """m/u per comparison level and the prior, from the data (see module docstring)."""
-    # m: pairs of records the identifier graph joined (capped per component by taking neighbours in key order);
-    # the sample is chosen by a hash of the pair, so the same records train the same weights whatever
-    # order the rows arrive in (a reservoir sample follows the scan order: threads, component numbering)
-    con.execute(f"""
-        create or replace temp table match_train_m as
-        select l_key, r_key from (
-            select record_key as l_key, lead(record_key) over (partition by component order by record_key) as r_key
-            from match_records
-        ) where r_key is not null
-        order by hash(l_key || '|' || r_key), l_key
-        limit {int(sample_pairs)}
-    """)
-    n = con.execute("select count(*) from match_records").fetchone()[0]
-    con.execute(f"""
-        create or replace temp table match_train_u as
-        select l.record_key as l_key, r.record_key as r_key
-        from (select record_key, component, row_number() over (order by hash(record_key || 'l'), record_key) as i from match_records) as l
-        inner join (select record_key, component, row_number() over (order by hash(record_key || 'r'), record_key) as i from match_records) as r
-            on r.i = (l.i * 7919) % {max(n, 1)} + 1
-        where l.component <> r.component and l.record_key <> r.record_key
-        order by l.i
-        limit {int(sample_pairs)}
-    """)
-    # comparison levels computed once per training set, then counted per comparison
-    con.execute(f"create or replace temp table match_train_m_levels as {_pairs_sql('match_train_m')}")
-    con.execute(f"create or replace temp table match_train_u_levels as {_pairs_sql('match_train_u')}")
-    weights: dict = {}
-    for name in COMPARISONS:
-        m = con.execute(f"select {name}_level, count(*) from match_train_m_levels group by 1").fetchall()
-        u = con.execute(f"select {name}_level, count(*) from match_train_u_levels group by 1").fetchall()
-        m_counts, u_counts = dict(m), dict(u)
-        levels = sorted(set(m_counts) | set(u_counts) | {"null"})
-        m_total = sum(v for k, v in m_counts.items() if k != "null")
-        u_total = sum(v for k, v in u_counts.items() if k != "null")
-        k = max(len(levels) - 1, 1)
-        weights[name] = {}
-        for level in levels:
-            if level == "null":
-                weights[name][level] = {"m": None, "u": None, "weight": 0.0}
+def _neutralize_unobserved_levels(linker) -> list[str]:
+    """A level that training never saw (no pair among the samples fell in it: a swapped name in
+    data without swaps) would take Splink's default m, an arbitrary number. It weighs nothing
+    instead (m = u), like a missing value. Returns '<comparison>: <level>' of those levels."""
+    neutral = []
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison.comparison_levels:
+            if level.is_null_level or (level._m_is_trained and level._u_is_trained):
                 continue
-            m_p = (m_counts.get(level, 0) + 0.5) / (m_total + 0.5 * k)
-            u_p = (u_counts.get(level, 0) + 0.5) / (u_total + 0.5 * k)
-            weights[name][level] = {"m": m_p, "u": u_p, "weight": math.log2(m_p / u_p)}
-    records, joined = con.execute("""
-        select coalesce(sum(n), 0), coalesce(sum(n * (n - 1) / 2), 0)
-        from (select count(*) as n from match_records group by component)
-    """).fetchone()
-    all_pairs = records * (records - 1) / 2
-    prior = min(max((joined + 1) / (all_pairs + 2), 1e-12), 0.5)
-    return weights, prior
+            value = level.u_probability if level._u_is_trained else level.m_probability if level._m_is_trained else 0.5
+            level.m_probability = level.u_probability = value
+            neutral.append(f"{comparison.output_column_name}: {level.label_for_charts}")
+    return neutral
 
 
-def score(con, weights: dict, prior: float, threshold: float) -> None:
-    """Temp table match_scored: every blocked pair across deterministic components, with levels,
-    weights, probability and the decision, ordered by the pair's keys. The pairs stay in DuckDB: at
-    a million people there are ~1.6M of them, and a pandas round trip cost ~17 s at scale L."""
-    cases = []
-    for name, levels in weights.items():
-        whens = " ".join(f"when '{lvl}' then cast({w['weight']!r} as double)" for lvl, w in levels.items())
-        cases.append(f"case {name}_level {whens} else 0.0 end as {name}_weight")
+def _fields_present(con) -> set[str]:
+    """Compared fields with a value on at least two records (an empty field cannot be trained, and
+    needs not be: it weighs nothing)."""
+    present = set()
+    for name in COMPARISON_NAMES:
+        if con.execute(f"select count({name}) >= 2 from match_records").fetchone()[0]:
+            present.add(name)
+    return present
+
+
+def _level_labels(model: dict) -> dict[str, dict[int, str]]:
+    """comparison -> gamma value -> the level's label (Splink numbers levels from the else level, 0, up)."""
+    labels = {}
+    for comparison in model["comparisons"]:
+        levels = comparison["comparison_levels"]
+        out, gamma = {}, len([lv for lv in levels if not lv.get("is_null_level")]) - 1
+        for level in levels:
+            if level.get("is_null_level"):
+                out[-1] = "null"
+                continue
+            out[gamma] = level.get("label_for_charts") or level["sql_condition"]
+            gamma -= 1
+        labels[comparison["output_column_name"]] = out
+    return labels
+
+
+def _pairs(con, predictions: str, model: dict, threshold: float, prior: float) -> pa.Table:
+    """Splink's predictions as int_identity_match_pairs' columns: per comparison the level's label and
+    its match weight (log2 Bayes factor, term-frequency adjustment included) - the waterfall."""
+    labels = _level_labels(model)
+    cols = con.execute(f"select * from {predictions} limit 0").description
+    names = {c[0] for c in cols}
+    rule_names = list(BLOCKING_KEYS)
+    parts = []
+    for comp in COMPARISON_NAMES:
+        whens = " ".join(f"when {g} then '{lbl.replace(chr(39), chr(39) * 2)}'" for g, lbl in labels[comp].items())
+        parts.append(f"case gamma_{comp} {whens} end as {comp}_level")
+        tf = f" + coalesce(mw_tf_adj_{comp}, 0.0)" if f"mw_tf_adj_{comp}" in names else ""
+        parts.append(f"mw_{comp}{tf} as {comp}_weight")
+    rule_case = " ".join(f"when '{i}' then '{r}'" for i, r in enumerate(rule_names))
     prior_weight = math.log2(prior / (1 - prior))
-    level_cols = ", ".join(f"{n}_level" for n in COMPARISONS)
-    weight_sum = " + ".join(f"{n}_weight" for n in COMPARISONS)
-    vetoed = " or ".join(f"coalesce({name}_level in ({', '.join(repr(v) for v in sorted(levels))}), false)"
-                         for name, levels in VETO_LEVELS.items()) or "false"
-    con.execute("""
-        create or replace temp table match_cross as
-        select c.* from match_candidates as c
-        inner join match_records as l on c.l_key = l.record_key
-        inner join match_records as r on c.r_key = r.record_key
+    return con.execute(f"""
+        select
+            p.record_key_l as record_key_left,
+            p.record_key_r as record_key_right,
+            case cast(p.match_key as varchar) {rule_case} end as blocking_rule,
+            {", ".join(parts)},
+            cast({prior_weight!r} as double) as prior_weight,
+            p.match_weight,
+            p.match_probability,
+            p.match_probability >= {float(threshold)!r} as is_match
+        from {predictions} as p
+        inner join match_records as l on p.record_key_l = l.record_key
+        inner join match_records as r on p.record_key_r = r.record_key
         where l.component <> r.component
-    """)
-    con.execute(f"""
-        create or replace temp table match_scored as
-        select *, match_probability >= {float(threshold)!r} and not is_vetoed as is_match
-        from (
-            select l_key as record_key_left, r_key as record_key_right, blocking_rule, names_swapped,
-                   {level_cols}, {", ".join(f"{n}_weight" for n in COMPARISONS)},
-                   cast({prior_weight!r} as double) + {weight_sum} as match_weight,
-                   1.0 / (1.0 + pow(2.0, -(cast({prior_weight!r} as double) + {weight_sum}))) as match_probability,
-                   {vetoed} as is_vetoed
-            from (select *, {", ".join(cases)} from ({_pairs_sql('match_cross')}))
-        )
         order by record_key_left, record_key_right
-    """)
+    """).to_arrow_table()
+
+
+def _empty_pairs() -> pa.Table:
+    fields = [("record_key_left", pa.string()), ("record_key_right", pa.string()), ("blocking_rule", pa.string())]
+    for comp in COMPARISON_NAMES:
+        fields += [(f"{comp}_level", pa.string()), (f"{comp}_weight", pa.float64())]
+    fields += [("prior_weight", pa.float64()), ("match_weight", pa.float64()), ("match_probability", pa.float64()),
+               ("is_match", pa.bool_())]
+    return pa.table({n: pa.array([], type=t) for n, t in fields})
+
+
+def reports_dir() -> Path:
+    from orchestration import settings
+
+    return settings.cdw_home() / "reports" / "identity"
+
+
+def save_report(result: MatchResult, directory: Path | None = None) -> Path:
+    """Keep the run's model and charts: <reports>/<UTC time>/model.json, summary.json and Splink's
+    charts as offline HTML (match weights, m/u parameters, comparison levels' counts, the candidate
+    pairs per blocking rule); <reports>/latest.json points at the newest. No person's data: model
+    parameters and counts only."""
+    base = directory or reports_dir()
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    out = base / stamp
+    out.mkdir(parents=True, exist_ok=True)
+    charts: dict[str, str] = {}
+    if result.model is not None:
+        (out / "model.json").write_text(json.dumps(result.model, indent=2, default=str))
+    if result.linker is not None:
+        vis = result.linker.visualisations
+        for name, make in (("match_weights", vis.match_weights_chart), ("m_u_parameters", vis.m_u_parameters_chart)):
+            try:
+                make().save_offline_chart(str(out / f"{name}.html"), overwrite=True, print_msg=False)
+                charts[name] = str(out / f"{name}.html")
+            except Exception as exc:  # a chart is a nicety: its failure is reported, not fatal
+                charts[name] = f"not drawn: {type(exc).__name__}"
+    if result.pairs.num_rows:
+        charts["comparison_levels"] = str(_level_counts_html(result.pairs, out / "comparison_levels.html"))
+    summary = {**result.summary, "evidence": result.evidence, "charts": charts, "report_dir": str(out),
+               "model": str(out / "model.json") if result.model is not None else None}
+    tmp = out / "summary.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2, default=str))
+    os.replace(tmp, out / "summary.json")
+    latest = base / "latest.json.tmp"
+    latest.write_text(json.dumps({"report_dir": str(out)}))
+    os.replace(latest, base / "latest.json")
+    return out
+
+
+def _level_counts_html(pairs: pa.Table, path: Path) -> Path:
+    """How many scored pairs fell in each comparison level, with the level's weight (a table)."""
+    with duckdb.connect() as con:
+        con.register("pairs", pairs)
+        rows = []
+        for comp in COMPARISON_NAMES:
+            rows += con.execute(f"""select '{comp}', {comp}_level, count(*), round(avg({comp}_weight), 2),
+                                           count(*) filter (where is_match)
+                                    from pairs group by all order by 3 desc""").fetchall()
+    body = "".join(f"<tr><td>{c}</td><td>{lv}</td><td>{n}</td><td>{w}</td><td>{m}</td></tr>" for c, lv, n, w, m in rows)
+    path.write_text("<html><head><meta charset='utf-8'><title>Comparison levels</title></head><body>"
+                    "<h1>Scored pairs per comparison level</h1><table border='1'>"
+                    "<tr><th>comparison</th><th>level</th><th>pairs</th><th>mean weight</th><th>matched</th></tr>"
+                    f"{body}</table></body></html>")
+    return path
+
+
+def latest_report() -> dict | None:
+    """The newest run's summary.json (None before the first run)."""
+    pointer = reports_dir() / "latest.json"
+    if not pointer.exists():
+        return None
+    summary = Path(json.loads(pointer.read_text())["report_dir"]) / "summary.json"
+    return json.loads(summary.read_text()) if summary.exists() else None
