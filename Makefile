@@ -24,8 +24,11 @@ run: install
 	$(VENV)/bin/cdw run
 
 ## test: install and run the whole test suite (Chromium from Debian for the UI test, when root can apt-get)
+# Two workers (pytest-xdist), one per core of the CI machine; a test file's tests stay on one worker
+# so its module fixtures are built once. PYTEST_ARGS adds to it (e.g. PYTEST_ARGS="-n 0 -k gate").
+PYTEST_ARGS ?=
 test: install chromium
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \

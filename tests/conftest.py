@@ -15,6 +15,12 @@ DEMO_PEOPLE = 600
 os.environ.setdefault("CDW_LANDING_SETTLE_SECONDS", "0")
 DEMO_SEED = 11
 
+# Under pytest-xdist (make test runs two workers, one per core) each worker keeps its own dbt
+# target folder: the manifest dbt parses and its partial-parse state are then never written by
+# two processes at once. Everything else a test writes is under its own tmp_path / CDW_HOME.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("CDW_DBT_TARGET_PATH", f"target-{os.environ['PYTEST_XDIST_WORKER']}")
+
 
 def use_home(home: Path) -> None:
     """Point every component (settings, dbt via CDW_WAREHOUSE, Dagster via DAGSTER_HOME) at `home`."""
