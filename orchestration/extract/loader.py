@@ -231,9 +231,8 @@ def _map_header(contract: SourceContract, header: list[str]) -> tuple[dict[str, 
         matched = len(by_field)
         raise RefusedFile(
             f"line 1: missing required column(s) {missing_required}; {matched} of the header's "
-            f"{len(header)} columns match the contract"
-            + (" (a file without a header line, another delimiter, or an export that needs a --preset/mapping?)"
-               if matched == 0 else ""))
+            f"{len(header)} columns match the contract (a file without a header line, another "
+            f"delimiter, or an export that needs a mapping: cdw check FILE --source {contract.name} --preset ...)")
     used = set(by_field.values())
     unmapped = [h for h in header if h not in used]
     missing = [c for c in contract.columns if c not in by_field]

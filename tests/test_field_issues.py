@@ -1,0 +1,213 @@
+"""Bring your own data: a bad optional field costs the field, not the person; real exports load
+through a column mapping (presets for HubSpot and Salesforce); `cdw check` reports what the
+loader then loads; the raw gate blocks on rejected rows only and warns on field issues."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import replace
+
+import duckdb
+import pytest
+
+from orchestration.extract import fields
+from orchestration.extract.contracts import ContractError, contracts, with_preset
+from orchestration.extract.loader import check_file, load_source
+
+CONTACT_HEADER = ["hs_object_id", "firstname", "lastname", "email", "date_of_birth", "createdate", "lastmodifieddate"]
+
+
+@pytest.fixture
+def landing(tmp_path):
+    d = tmp_path / "landing"
+    for sub in ("crm/contacts", "crm/deals"):
+        (d / sub).mkdir(parents=True)
+    return d
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    return tmp_path / "wh.duckdb"
+
+
+@pytest.fixture
+def con(warehouse):
+    c = duckdb.connect(str(warehouse))
+    yield c
+    c.close()
+
+
+def write_csv(path, header, rows):
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return path
+
+
+SALESFORCE_HEADER = ["Id", "AccountId", "FirstName", "LastName", "Email", "Phone", "MailingStreet", "MailingCity",
+                     "MailingPostalCode", "MailingCountry", "Birthdate", "CreatedDate", "LastModifiedDate"]
+
+
+def test_a_salesforce_export_loads_through_its_preset_with_the_right_fields(landing, con):
+    write_csv(landing / "crm/contacts/Contact.csv", SALESFORCE_HEADER, [
+        ["0035g00000ABCdeAAH", "0015g00000XYZabAAA", "Ada", "Lovelace", "ada@example.org", "+44 20 7946 0018",
+         "12 St James's Sq", "London", "SW1Y 4JH", "United Kingdom", "1815-12-10",
+         "2024-01-15T10:23:00.000+0000", "2024-02-01T08:00:00.000+0000"],
+        ["0035g00000ABCdf", "", "Grace", "Hopper", "grace@example.org", "(212) 555-0100", "", "New York", "",
+         "US", "", "", ""],  # a 15-character id; no times: the delivery time stands in downstream
+        ["not-a-salesforce-id", "", "Eve", "X", "eve@example.org", "", "", "", "", "", "", "", ""],
+    ])
+    plain = load_source(con, contracts()["crm_contacts"], landing).files[0]
+    assert plain.status == "refused" and "missing required column(s) ['hs_object_id']" in plain.message
+    assert "--preset" in plain.message  # a header matching nothing says how to read it
+
+    (landing / "crm/contacts/Contact.csv").write_text((landing / "crm/contacts/Contact.csv").read_text() + "\n")
+    res = load_source(con, with_preset(contracts()["crm_contacts"], "salesforce"), landing).files[0]
+    assert (res.status, res.rows_read, res.rows_loaded, res.rows_quarantined, res.field_issues) == ("loaded", 3, 2, 1, 0)
+    assert res.unmapped_columns == ["AccountId"]  # company ids are integers here: reported, not guessed
+    rows = con.execute(
+        "SELECT hs_object_id, firstname, lastname, email, phone, address, city, zip, country, date_of_birth, "
+        "createdate, lastmodifieddate FROM raw.crm_contacts ORDER BY _line").fetchall()
+    assert rows == [
+        ("0035g00000ABCdeAAH", "Ada", "Lovelace", "ada@example.org", "+44 20 7946 0018", "12 St James's Sq", "London",
+         "SW1Y 4JH", "United Kingdom", "1815-12-10", "2024-01-15T10:23:00.000+0000", "2024-02-01T08:00:00.000+0000"),
+        ("0035g00000ABCdf", "Grace", "Hopper", "grace@example.org", "(212) 555-0100", None, "New York", None, "US",
+         None, None, None),
+    ]
+    assert con.execute("SELECT _line, reason FROM quarantine.rejected_rows").fetchall() == [
+        (4, "hs_object_id: does not match the field's pattern")]
+
+
+@pytest.mark.parametrize("fmt, text, expected", [
+    ("YYYYMMDD", "19560409", "1956-04-09"),
+    ("DD/MM/YYYY", "03/04/1980", "1980-04-03"),
+    ("MM/DD/YYYY", "03/04/1980", "1980-03-04"),
+    ("ISO", "1980-04-03", "1980-04-03"),
+    ("ISO", "03/04/1980", None),    # never guessed: a field declared ISO does not read 03/04/1980
+    ("DD/MM/YYYY", "13/13/1980", None),
+])
+def test_date_formats_are_declared_per_field_never_guessed(landing, con, fmt, text, expected):
+    contract = replace(contracts()["crm_contacts"], formats={"date_of_birth": fmt})
+    write_csv(landing / "crm/contacts/a.csv", CONTACT_HEADER, [["1", "Ann", "Lee", "", text, "", ""]])
+    res = load_source(con, contract, landing).files[0]
+    assert con.execute("SELECT date_of_birth FROM raw.crm_contacts").fetchone() == (expected,)
+    assert res.rows_loaded == 1 and res.field_issues == (0 if expected else 1)
+    if not expected:
+        assert con.execute("SELECT reason FROM quarantine.field_issues").fetchone() == (f"not a valid date ({fmt})",)
+
+
+def test_presets_and_formats_are_checked_when_sources_yml_is_read():
+    with pytest.raises(ContractError, match="no preset 'sap'"):
+        with_preset(contracts()["crm_contacts"], "sap")
+    with pytest.raises(ContractError, match="not one of"):
+        fields_ = contracts()["crm_contacts"]
+        from orchestration.extract.contracts import _check_byod
+        _check_byod("crm_contacts", "csv", fields_.columns, fields_.types, {"date_of_birth": "DD-MM-YY"}, {}, {}, {}, {})
+
+
+def test_a_bad_birth_date_costs_the_field_and_is_masked(landing, con):
+    write_csv(landing / "crm/contacts/a.csv", CONTACT_HEADER, [
+        ["1", "Ann", "Lee", "ann@x.com", "1986-08-96", "2024-01-01", "2024-01-02"],
+        ["2", "Bob", "Ray", "bob@x.com", "1862-01-01", "2024-01-01", "2024-01-02"],  # historical: plausible
+    ])
+    res = load_source(con, contracts()["crm_contacts"], landing).files[0]
+    assert (res.rows_read, res.rows_loaded, res.rows_quarantined, res.field_issues) == (2, 2, 0, 1)
+    assert con.execute("SELECT hs_object_id, email, date_of_birth FROM raw.crm_contacts ORDER BY 1").fetchall() == [
+        ("1", "ann@x.com", None), ("2", "bob@x.com", "1862-01-01")]
+    assert con.execute("SELECT source, _file, _line, column_name, reason, value FROM quarantine.field_issues").fetchall() == [
+        ("crm_contacts", "crm/contacts/a.csv", 2, "date_of_birth", "not a valid date (ISO)", "9999-99-99")]
+    assert "1986" not in res.message and res.message.endswith("1 field issue(s) loaded as NULL (date_of_birth=1)")
+
+
+def test_cdw_check_reports_the_counts_the_loader_then_loads(landing, con, capsys):
+    from orchestration.cli import main
+
+    path = write_csv(landing / "crm/contacts/mixed.csv", CONTACT_HEADER + ["shoe_size"], [
+        ["1", "Ann", "Lee", "ann@x.com", "1980-01-01", "2024-01-01", "2024-01-02", "42"],
+        ["1", "Ann", "Lee", "ann@x.com", "1980-01-01", "2024-01-01", "2024-01-02", "42"],  # a copy
+        ["", "No", "Id", "no@x.com", "", "", "", ""],                                        # rejected
+        ["3", "Cy", "Doe", "cy@@x", "2999-01-01", "soon", "", ""],                            # 3 field issues
+    ])
+    assert main(["check", str(path), "--source", "crm_contacts", "--json"]) == 1  # a rejected row: violation
+    checked = json.loads(capsys.readouterr().out)
+    assert main(["check", str(path), "--source", "crm_contacts"]) == 1
+    text = capsys.readouterr().out
+    assert "rows read 4: would load 2, rejected 1, duplicates 1" in text
+    assert "rejected: missing required field hs_object_id: 1" in text
+    assert "unmapped columns (ignored): ['shoe_size']" in text and "cy@@x" not in text
+    loaded = load_source(con, contracts()["crm_contacts"], landing).files[0]
+    for key in ("rows_read", "rows_loaded", "rows_quarantined", "rows_duplicate", "field_issues",
+                "issues_by_column", "rejects_by_reason", "unmapped_columns", "missing_columns", "message"):
+        assert checked[key] == getattr(loaded, key), key
+    assert checked["issues_by_column"] == {"createdate": {"not a valid timestamp (ISO)": 1},
+                                           "date_of_birth": {"implausible: after 2100-12-31": 1},
+                                           "email": {"not a valid email address (The part after the @-sign contains invalid characters)": 1}}
+    assert con.execute("SELECT count(*) FROM raw.crm_contacts").fetchone()[0] == checked["rows_loaded"]
+    # a file with field issues only is not a violation
+    clean = write_csv(landing / "crm/contacts/issues_only.csv", CONTACT_HEADER, [["9", "A", "B", "not-an-email", "", "", ""]])
+    assert main(["check", str(clean), "--source", "crm_contacts"]) == 0
+    assert "result: OK (with field issues)" in capsys.readouterr().out
+
+
+def _gate(warehouse):
+    from data_quality.runner import validate_table
+    from data_quality.suites import suite_modules
+
+    module = {m.__name__.rsplit(".", 1)[-1]: m for m in suite_modules()}["raw_crm_contacts"]
+    return validate_table(module, warehouse)
+
+
+def test_bad_birth_dates_warn_unparseable_rows_block_and_removing_the_file_clears_it(landing, warehouse):
+    """30% bad birth dates: the rows load, the gate only warns. 30% rows without their id: the gate
+    blocks, naming the file and how to clear it; removing the file from landing clears it."""
+    rows = [[str(i), "P", f"N{i}", f"p{i}@x.com", "1986-08-96" if i < 3 else "1980-01-01", "2024-01-01", "2024-01-02"]
+            for i in range(10)]
+    write_csv(landing / "crm/contacts/dob.csv", CONTACT_HEADER, rows)
+    with duckdb.connect(str(warehouse)) as con:
+        load_source(con, contracts()["crm_contacts"], landing)
+    out = _gate(warehouse)
+    assert out.success or not out.blocking
+    warned = {e.column: e for e in out.failed}
+    assert set(warned) == {"worst_delivery_field_issue_rate"} and warned["worst_delivery_field_issue_rate"].severity == "warning"
+    assert warned["worst_delivery_field_issue_rate"].observed == pytest.approx(0.3)
+
+    bad = [["" if i < 3 else str(100 + i), "P", f"N{i}", f"q{i}@x.com", "", "2024-01-01", "2024-01-02"] for i in range(10)]
+    write_csv(landing / "crm/contacts/no_ids.csv", CONTACT_HEADER, bad)
+    with duckdb.connect(str(warehouse)) as con:
+        load_source(con, contracts()["crm_contacts"], landing)
+    out = _gate(warehouse)
+    assert out.blocking
+    rate = {e.column: e for e in out.failed}["worst_delivery_quarantine_rate"]
+    assert rate.observed == pytest.approx(0.3)
+    assert "file=crm/contacts/no_ids.csv" in rate.samples[0] and "to_clear=re-deliver the file fixed" in rate.samples[0]
+
+    (landing / "crm/contacts/no_ids.csv").unlink()
+    with duckdb.connect(str(warehouse)) as con:
+        load_source(con, contracts()["crm_contacts"], landing)
+        assert con.execute("SELECT count(*) FROM raw.crm_contacts WHERE _file = 'crm/contacts/no_ids.csv'").fetchone() == (7,)
+    out = _gate(warehouse)
+    assert not out.blocking  # the delivery left landing: no longer judged (what loaded stays)
+
+
+def test_the_plain_email_pattern_only_clears_addresses_email_validator_accepts():
+    """The SQL fast path may send a valid address to email-validator, never pass an invalid one."""
+    from email_validator import EmailNotValidError, validate_email
+
+    locals_ = ["a", "ann.lee", "a+b", "x_y-z%1", "a" * 64, "a" * 65, ".a", "a.", "a..b", "o'brien", "jo hn", ""]
+    domains = ["x.com", "mail.example.co.uk", "xn--bcher-kva.example", "-x.com", "x-.com", "a.b", "example.test",
+               "example.local", "localhost", "x.c0m", "123.com", "x." + "a" * 63, "x." + "a" * 64, "x..com",
+               "sub." + "d" * 63 + ".com", "x.museum"]
+    addresses = [f"{lp}@{d}" for lp in locals_ for d in domains] + ["a" * 60 + "@" + "b" * 60 + "." + "c" * 60 + "." + "d" * 60 + ".com"]
+    with duckdb.connect() as con:
+        cleared = {a for a, ok in con.execute(
+            f"SELECT a, {fields.plain_email_sql('a')} FROM unnest(?::VARCHAR[]) AS t(a)", [addresses]).fetchall() if ok}
+    assert len(cleared) > 30
+    for address in cleared:
+        try:
+            validate_email(address, check_deliverability=False)
+        except EmailNotValidError as exc:
+            pytest.fail(f"{address!r} cleared by the pattern but refused by email-validator: {exc}")
