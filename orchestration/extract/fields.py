@@ -82,7 +82,7 @@ def field_sql(contract: SourceContract, name: str, v: str, email_verdicts: str |
     (the gate, over raw values the loader let through)."""
     typ = contract.types.get(name)
     t = f"trim({v})"
-    canonical = t if typ else v
+    canonical = f"nullif({t}, '')" if typ else v
     issues: list[tuple[str, str]] = [(f"length({v}) > {MAX_FIELD_CHARS}", f"'too long: ' || length({v}) || ' characters'")]
     lo, hi = (_bound(b) for b in contract.bounds_of(name))
     if typ == "id":
