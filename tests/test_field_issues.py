@@ -211,3 +211,37 @@ def test_the_plain_email_pattern_only_clears_addresses_email_validator_accepts()
             validate_email(address, check_deliverability=False)
         except EmailNotValidError as exc:
             pytest.fail(f"{address!r} cleared by the pattern but refused by email-validator: {exc}")
+
+
+def test_a_delivery_with_30_percent_bad_birth_dates_runs_green_and_the_contact_merges(demo, tmp_path):
+    """On the real pipeline: a contact whose birth date is a typo loads with the field NULL and one
+    field issue, and still merges with the person it duplicates; 30% of the delivery's birth dates
+    being bad does not hold the warehouse back."""
+    from conftest import copy_of_demo, use_home
+    from orchestration.runner import run_pipeline
+
+    home = copy_of_demo(demo, tmp_path / "cdw")
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as c:
+        contact_id, first, last, email, customer = c.execute(
+            "SELECT contacts.contact_id, first_name, last_name, email_raw, records.customer_id "
+            "FROM staging.stg_crm__contacts AS contacts JOIN marts.customer_source_records AS records "
+            "ON records.source = 'crm_contacts' AND records.source_record_id = contacts.contact_id "
+            "WHERE email IS NOT NULL AND first_name IS NOT NULL ORDER BY contacts.contact_id LIMIT 1").fetchone()
+    rows = [["995000001", first, last, email, "1986-08-96", "2026-10-01T00:00:00Z", "2026-10-02T00:00:00Z"]]
+    rows += [[str(995000002 + i), "Newt", f"Person{i}", f"newt.person{i}@example-corp.com",
+              "2199-01-01" if i < 2 else "1970-05-05", "2026-10-01T00:00:00Z", "2026-10-02T00:00:00Z"] for i in range(9)]
+    write_csv(home / "landing/crm/contacts/contacts_byod.csv", CONTACT_HEADER, rows)
+    use_home(home)
+    result = run_pipeline()
+    assert result.success
+    evaluations = {e.asset_check_key.name: e for e in result.get_asset_check_evaluations()}
+    assert "worst_delivery_field_issue_rate" in evaluations["gx_raw_crm_contacts"].metadata["failed_expectations"].value
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as c:
+        assert c.execute("SELECT date_of_birth FROM raw.crm_contacts WHERE hs_object_id = '995000001'").fetchall() == [(None,)]
+        assert c.execute("SELECT _line, column_name FROM quarantine.field_issues WHERE _file = 'crm/contacts/contacts_byod.csv' "
+                         "ORDER BY 1").fetchall() == [(2, "date_of_birth"), (3, "date_of_birth"), (4, "date_of_birth")]
+        assert c.execute("SELECT rows_read, rows_loaded, rows_quarantined, field_issues FROM raw._load_log "
+                         "WHERE file = 'crm/contacts/contacts_byod.csv'").fetchall() == [(10, 10, 0, 3)]
+        merged = c.execute("SELECT customer_id FROM marts.customer_source_records WHERE source = 'crm_contacts' "
+                           "AND source_record_id = '995000001'").fetchone()
+    assert merged == (customer,), (contact_id, customer, merged)
