@@ -273,7 +273,8 @@ def _stage_csv(con, contract: SourceContract, path: Path, result: FileLoad) -> i
 
 def _email_verdicts(con, contract: SourceContract, fields_of: dict[str, str], table: str) -> str | None:
     """Fill temp table _email_verdicts(value, problem) with email-validator's verdict on every
-    distinct address of `table` the plain pattern does not clear; its name, or None without emails."""
+    distinct address of `table` the plain pattern does not clear (problem NULL: valid); its name,
+    ALL_PLAIN when every address was plain, None without email fields."""
     emails = [f for f in checks.checked_fields(contract) if contract.types.get(f) == "email"]
     if not emails:
         return None
@@ -283,6 +284,8 @@ def _email_verdicts(con, contract: SourceContract, fields_of: dict[str, str], ta
         t = f"trim({fields_of[f]})"
         pending.append(f"SELECT {t} AS value FROM {table} WHERE {t} <> '' AND NOT {checks.plain_email_sql(t)}")
     values = [v for (v,) in con.execute(f"SELECT DISTINCT value FROM ({' UNION ALL '.join(pending)})").fetchall()]
+    if not values:
+        return checks.ALL_PLAIN
     if values:
         import pyarrow as pa
 
@@ -295,8 +298,8 @@ def _email_verdicts(con, contract: SourceContract, fields_of: dict[str, str], ta
     return "_email_verdicts"
 
 
-def _check_rows(con, contract: SourceContract) -> None:
-    """_parsed (+ _parse_rejects) -> _batch: per row the cleaned, canonical values (a field with
+def _check_rows(con, contract: SourceContract, parsed: str) -> None:
+    """`parsed` (+ _parse_rejects) -> _batch: per row the cleaned, canonical values (a field with
     an issue NULL), `_reason` (non-empty: the row is rejected), `_record` (rejected rows only) and
     `_issues` (list of (column, reason, value) structs: the field issues of a kept row)."""
     csv_format = contract.format == "csv"
@@ -308,7 +311,8 @@ def _check_rows(con, contract: SourceContract) -> None:
         source_sql = {c: f"_fields[{i + 1}]" for i, c in enumerate(fields_)}
     cleaned = ", ".join(f"{checks.clean_text_sql(source_sql[c])} AS {q(c)}" for c in fields_)
     keep = "_line" if csv_format else "_line, payload, _parse_reason"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _cleaned AS SELECT {keep}{', ' if cleaned else ''}{cleaned} FROM _parsed")
+    # views: the cleaning and the checks are computed once, in the one table _batch materializes
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _cleaned AS SELECT {keep}{', ' if cleaned else ''}{cleaned} FROM {parsed}")
     verdicts = _email_verdicts(con, contract, {c: q(c) for c in fields_}, "_cleaned")
     checked = checks.checked_fields(contract)
     parts, canon, issue_of = [], {}, {}
@@ -334,9 +338,11 @@ def _check_rows(con, contract: SourceContract) -> None:
         reasons.append(f"CASE WHEN {cond} THEN {lit('needs one of ' + ', '.join(group))} END")
     reason_sql = "concat_ws('; ', " + ", ".join(reasons or ["NULL"]) + ")"
     optional = [c for c in fields_ if c not in required]
-    issues_sql = "list_filter([" + ", ".join(
-        f"{{'column_name': {lit(c)}, 'reason': {issue(c)}, 'value': {checks.shown_value_sql(contract, c, q(c))}}}"
-        for c in optional) + "], x -> x.reason IS NOT NULL)" if optional else "[]"
+    # built (and values masked) only for the rare row that has an issue
+    issues_sql = ("CASE WHEN " + " AND ".join(f"{issue(c)} IS NULL" for c in optional) + " THEN [] ELSE list_filter(["
+                  + ", ".join(f"{{'column_name': {lit(c)}, 'reason': {issue(c)}, 'value': CASE WHEN {issue(c)} IS NOT NULL "
+                              f"THEN {checks.shown_value_sql(contract, c, q(c))} END}}" for c in optional)
+                  + "], x -> x.reason IS NOT NULL) END") if optional else "[]"
     if csv_format:
         values = ", ".join(
             (f"CASE WHEN {issue(c)} IS NULL THEN {canon[c]} END" if c in canon
@@ -500,7 +506,7 @@ def _jsonl_fields(contract: SourceContract) -> list[str]:
 
 
 def _stage_jsonl(con, contract: SourceContract, path: Path, result: FileLoad) -> int:
-    """Read JSON lines into temp table _parsed(_line, payload, _parse_reason, _fields): every field
+    """Read JSON lines into temp view _parsed_jsonl(_line, payload, _parse_reason, _fields): every field
     the contract checks extracted in one pass over the document (a path list), one JSON parse per
     row for all of them instead of one per field and check."""
     fields_ = _jsonl_fields(contract)
@@ -530,7 +536,7 @@ def _stage_jsonl(con, contract: SourceContract, path: Path, result: FileLoad) ->
     too_long = f"'JSON line is too long: ' || length(_record) || ' characters (limit {MAX_JSON_LINE_CHARS})'"
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE _parsed AS
+        CREATE OR REPLACE TEMP VIEW _parsed_jsonl AS
         WITH parsed AS (
             SELECT _line, _record,
                    CASE WHEN length(_record) <= {MAX_JSON_LINE_CHARS} AND json_valid(_record)
@@ -594,7 +600,7 @@ def _stage_and_check(con, contract: SourceContract, path: Path, result: FileLoad
             pass
     stage = _stage_csv if contract.format == "csv" else _stage_jsonl
     n_parse_rejects = stage(con, contract, path, result)
-    _check_rows(con, contract)
+    _check_rows(con, contract, "_parsed" if contract.format == "csv" else "_parsed_jsonl")
     cols = ", ".join(q(c) for c in raw_columns(contract))
     # a row repeated verbatim within the file (an export glitch) is loaded once; the copies are
     # counted, not loaded. Only rows that pass the contract can be duplicates: identical garbage
