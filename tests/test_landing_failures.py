@@ -147,21 +147,25 @@ def test_symlinks_and_paths_outside_landing_are_refused_unread(landing, con, tmp
     secret.write_text("root:x:0:0:root:/root:/bin/bash\n" * 20)
     (landing / "web/events/2024-01-01.jsonl").symlink_to(secret)
     (landing / "crm/contacts/linked.csv").symlink_to(secret)
-    linked_dir = tmp_path / "outside" / "more"
-    linked_dir.mkdir()
-    (linked_dir / "x.csv").write_text(csv_text(HEADER, [PERSON]))
-    (landing / "crm/contacts/sub").symlink_to(linked_dir, target_is_directory=True)
+    linked_dir = tmp_path / "outside" / "marketing"  # a whole landing folder linked elsewhere
+    (linked_dir / "email_members").mkdir(parents=True)
+    (linked_dir / "email_members" / "members.csv").write_text(
+        "member_id,list_id,email_address,status,last_changed\nm1,l1,hannah.leak@example.org,subscribed,2024-01-01\n")
+    (landing / "marketing").symlink_to(linked_dir, target_is_directory=True)
     contracts_ = contracts()
-    contracts_c = load_source(con, contracts_["crm_contacts"], landing)
-    events = load_source(con, contracts_["web_events"], landing)
-    for f in contracts_c.files + events.files:
+    results = [load_source(con, contracts_[name], landing) for name in ("crm_contacts", "web_events", "email_members")]
+    refused = [f for r in results for f in r.files]
+    assert sorted(f.file for f in refused) == ["crm/contacts/linked.csv", "marketing/email_members/members.csv",
+                                               "web/events/2024-01-01.jsonl"]
+    for f in refused:
         assert f.status == "refused" and "symbolic link" in f.message and f.rows_read == 0
+    assert con.execute("SELECT count(*) FROM raw.email_members").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM quarantine.rejected_rows").fetchone() == (0,)
     assert con.execute("SELECT count(*) FROM raw.web_events").fetchone() == (0,)
     assert "root" not in str(con.execute("SELECT * FROM raw._load_log").fetchall())
     again = load_source(con, contracts_["web_events"], landing)  # logged once, not every run
     assert [f.status for f in again.files] == ["unchanged"]
-    assert con.execute("SELECT count(*) FROM raw._load_log").fetchone() == (2,)
+    assert con.execute("SELECT count(*) FROM raw._load_log").fetchone() == (3,)
 
 
 def test_a_headerless_csv_is_refused_without_echoing_its_first_row(landing, con):
