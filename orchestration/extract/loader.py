@@ -587,7 +587,8 @@ def _known_unchanged(con, contract: SourceContract, rel: str, stat) -> bool:
     modified = datetime.fromtimestamp(stat.st_mtime, timezone.utc).replace(tzinfo=None)
     return con.execute(
         "SELECT 1 FROM raw._load_log WHERE source=? AND file=? AND bytes=? AND loaded_at >= ? "
-        "AND status IN ('loaded', 'duplicate', 'refused') LIMIT 1",
+        "AND status IN ('loaded', 'duplicate', 'refused') "
+        "AND NOT (status = 'refused' AND message LIKE '%: cannot read file (%') LIMIT 1",  # I/O errors: retried
         [contract.name, rel, stat.st_size, modified],
     ).fetchone() is not None
 
