@@ -245,3 +245,19 @@ def test_a_delivery_with_30_percent_bad_birth_dates_runs_green_and_the_contact_m
         merged = c.execute("SELECT customer_id FROM marts.customer_source_records WHERE source = 'crm_contacts' "
                            "AND source_record_id = '995000001'").fetchone()
     assert merged == (customer,), (contact_id, customer, merged)
+
+
+def test_the_raw_gate_accepts_what_the_loader_loaded_whatever_the_declared_formats(landing, warehouse, monkeypatch):
+    from orchestration.extract import contracts as contracts_module
+
+    declared = {**contracts(), "crm_contacts": replace(contracts()["crm_contacts"], formats={"date_of_birth": "DD/MM/YYYY",
+                                                                                             "createdate": "MM/DD/YYYY"})}
+    monkeypatch.setattr(contracts_module, "contracts", lambda: declared)
+    import data_quality.raw_contract as raw_contract
+
+    monkeypatch.setattr(raw_contract, "contracts", lambda: declared)
+    write_csv(landing / "crm/contacts/a.csv", CONTACT_HEADER, [["1", "Ann", "Lee", "ann@x.com", "31/12/1980", "12/31/2023 10:00", ""]])
+    with duckdb.connect(str(warehouse)) as con:
+        load_source(con, declared["crm_contacts"], landing)
+        assert con.execute("SELECT date_of_birth, createdate FROM raw.crm_contacts").fetchone() == ("1980-12-31", "2023-12-31T10:00:00")
+    assert _gate(warehouse).success
