@@ -14,7 +14,7 @@ import pytest
 
 from orchestration.extract import fields
 from orchestration.extract.contracts import ContractError, contracts, with_preset
-from orchestration.extract.loader import check_file, load_source
+from orchestration.extract.loader import load_source
 
 CONTACT_HEADER = ["hs_object_id", "firstname", "lastname", "email", "date_of_birth", "createdate", "lastmodifieddate"]
 

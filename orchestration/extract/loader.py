@@ -39,7 +39,7 @@ import os
 import time
 import uuid
 import zlib
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -48,7 +48,7 @@ import duckdb
 
 from orchestration.extract import fields as checks
 from orchestration.extract.contracts import SourceContract, contracts
-from orchestration.extract.fields import FUTURE_TOLERANCE, MAX_FIELD_CHARS, lit  # noqa: F401 (re-exported)
+from orchestration.extract.fields import MAX_FIELD_CHARS, lit
 from orchestration import partitions, settings
 
 LINEAGE_COLUMNS = ("_file", "_line", "_load_id", "_loaded_at")
