@@ -85,7 +85,8 @@ class RawSuite:
     def _rules(self) -> dict[str, str]:
         """metric name -> SQL condition true for an offending row."""
         c = self.contract
-        shape_only = replace(c, allowed={}, past_only=())  # type, bounds, pattern: "invalid"
+        # type, bounds, pattern: "invalid" (raw holds dates as ISO whatever format the file had)
+        shape_only = replace(c, allowed={}, past_only=(), formats={})
         rules = {}
         for f in c.required:
             rules[_metric("missing", f)] = f"coalesce(trim({self._field(f)}), '') = ''"

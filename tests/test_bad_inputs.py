@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from orchestration.extract.contracts import contracts
-from orchestration.extract.loader import MAX_FIELD_CHARS, load_source
+from orchestration.extract.loader import load_source
 
 HEADER = "hs_object_id,firstname,lastname,email,lifecyclestage,createdate,lastmodifieddate"
 GOOD = "{id},Ann,Lee,ann{id}@x.com,lead,2024-01-01T00:00:00Z,2024-01-02T00:00:00Z"

@@ -41,6 +41,7 @@ PLAIN_EMAIL = (r"[A-Za-z0-9_%+\-]+(\.[A-Za-z0-9_%+\-]+)*"
 SPECIAL_USE_TLDS = ("arpa", "invalid", "local", "localhost", "onion", "test")
 # digits and the punctuation phone numbers are written with, an optional extension
 PHONE = r"\+?[0-9 ().\-/]*[0-9][0-9 ().\-/]*(\s*(x|ext\.?|extension)\s*[0-9]{1,6})?"
+ALL_PLAIN = "all plain"  # email_verdicts when every address of a batch matched the plain pattern
 BOOLEAN_SPELLINGS = ("true", "false", "t", "f", "yes", "no", "y", "n", "1", "0")  # staging's to_boolean
 
 
@@ -78,11 +79,11 @@ def field_sql(contract: SourceContract, name: str, v: str, email_verdicts: str |
     """(canonical SQL, issue SQL) of field `name` whose cleaned text is the SQL `v`.
 
     `email_verdicts`: a table (value, problem) holding email-validator's verdict on the values the
-    plain pattern does not clear (the loader fills it); None checks only the RFC length and the @
-    (the gate, over raw values the loader let through)."""
+    plain pattern does not clear (the loader fills it; ALL_PLAIN when there were none); None
+    checks only the RFC length and the @ (the gate, over raw values the loader let through)."""
     typ = contract.types.get(name)
     t = f"trim({v})"
-    canonical = t if typ else v
+    canonical = f"nullif({t}, '')" if typ else v
     issues: list[tuple[str, str]] = [(f"length({v}) > {MAX_FIELD_CHARS}", f"'too long: ' || length({v}) || ' characters'")]
     lo, hi = (_bound(b) for b in contract.bounds_of(name))
     if typ == "id":
@@ -91,31 +92,36 @@ def field_sql(contract: SourceContract, name: str, v: str, email_verdicts: str |
         fmt_name = contract.formats.get(name, "ISO")
         parsed = _parsed_date_sql(t, DATE_FORMATS[fmt_name], typ)
         cast = "DATE" if typ == "date" else "TIMESTAMP"
-        issues.append((f"{parsed} IS NULL", lit(f"not a valid {typ} ({fmt_name})")))
-        issues.append((f"{parsed} < {lit(lo)}::{cast}", lit(f"implausible: before {lo}")))
-        issues.append((f"{parsed} > {lit(hi)}::{cast}", lit(f"implausible: after {hi}")))
+        future = ""
         if name in contract.past_only:
             now = "current_date" if typ == "date" else "now()::TIMESTAMP"
-            issues.append((f"{parsed} > {now} + {FUTURE_TOLERANCE}", lit("implausible: in the future")))
+            future = f" WHEN p > {now} + {FUTURE_TOLERANCE} THEN {lit('implausible: in the future')}"
+        # parsed once (bound to p), however many bounds it is held against
+        issues.append((f"{t} <> ''", f"list_transform([{parsed}], p -> CASE WHEN p IS NULL THEN {lit(f'not a valid {typ} ({fmt_name})')} "
+                                      f"WHEN p < {lit(lo)}::{cast} THEN {lit(f'implausible: before {lo}')} "
+                                      f"WHEN p > {lit(hi)}::{cast} THEN {lit(f'implausible: after {hi}')}{future} END)[1]"))
         if fmt_name != "ISO":
             canonical = f"strftime({parsed}, {lit('%Y-%m-%d' if typ == 'date' else '%Y-%m-%dT%H:%M:%S')})"
         elif typ == "date":
             canonical = f"strftime({parsed}, '%Y-%m-%d')"
     elif typ in ("number", "integer"):
         parsed = f"try_cast({t} AS {'DOUBLE' if typ == 'number' else 'BIGINT'})"
-        issues.append((f"{parsed} IS NULL", lit("not a number" if typ == "number" else "not an integer")))
+        finite = ""
         if typ == "number":
-            issues.append((f"NOT isfinite({parsed})", lit("not a finite number")))
             # staging casts amounts to DECIMAL(18, 2): a value it cannot hold never reaches it
-            issues.append((f"try_cast({parsed} AS DECIMAL(18, 2)) IS NULL", lit("out of range for DECIMAL(18,2)")))
-        issues.append((f"{parsed} < {lo}", lit(f"implausible: below {lo}")))
-        issues.append((f"{parsed} > {hi}", lit(f"implausible: above {hi}")))
+            finite = (f" WHEN NOT isfinite(p) THEN {lit('not a finite number')} "
+                      f"WHEN try_cast(p AS DECIMAL(18, 2)) IS NULL THEN {lit('out of range for DECIMAL(18,2)')}")
+        issues.append((f"{t} <> ''", f"list_transform([{parsed}], p -> CASE WHEN p IS NULL THEN "
+                                      f"{lit('not a number' if typ == 'number' else 'not an integer')}{finite} "
+                                      f"WHEN p < {lo} THEN {lit(f'implausible: below {lo}')} "
+                                      f"WHEN p > {hi} THEN {lit(f'implausible: above {hi}')} END)[1]"))
     elif typ == "boolean":
         issues.append((f"lower({t}) NOT IN ({', '.join(lit(b) for b in BOOLEAN_SPELLINGS)})", lit("not a boolean")))
     elif typ == "email":
-        if email_verdicts:
-            verdict = f"(SELECT problem FROM {email_verdicts} WHERE value = {t})"
-            issues.append((f"NOT {plain_email_sql(t)}", f"coalesce({verdict}, '')"))
+        if email_verdicts == ALL_PLAIN:  # every address of the batch is plain: nothing to look up
+            pass
+        elif email_verdicts:  # email-validator's verdict on every address the plain pattern did not clear
+            issues.append((f"{t} <> ''", f"nullif((SELECT problem FROM {email_verdicts} WHERE value = {t}), '')"))
         else:  # raw already holds only addresses email-validator accepted: their RFC lengths
             issues.append((f"NOT (contains({t}, '@') AND length({t}) <= 254)", lit("not a valid email address")))
     elif typ == "phone":
@@ -127,9 +133,9 @@ def field_sql(contract: SourceContract, name: str, v: str, email_verdicts: str |
     if name in contract.allowed:
         values = ", ".join(lit(x.lower()) for x in contract.allowed[name])
         issues.append((f"lower({t}) NOT IN ({values})", lit("not an allowed value")))
-    # the first problem found; '' from an email verdict means "valid after all"
-    cases = " ".join(f"WHEN {cond} THEN {reason}" for cond, reason in issues)
-    issue = f"nullif(CASE WHEN {v} IS NULL THEN NULL {cases} END, '')"
+    # the first problem found (a check that finds none gives NULL and the next one is asked)
+    found = ", ".join(f"CASE WHEN {cond} THEN {reason} END" for cond, reason in issues)
+    issue = f"CASE WHEN {v} IS NOT NULL THEN coalesce({found}) END"
     return canonical, issue
 
 

@@ -39,7 +39,7 @@ import os
 import time
 import uuid
 import zlib
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -48,7 +48,7 @@ import duckdb
 
 from orchestration.extract import fields as checks
 from orchestration.extract.contracts import SourceContract, contracts
-from orchestration.extract.fields import FUTURE_TOLERANCE, MAX_FIELD_CHARS, lit  # noqa: F401 (re-exported)
+from orchestration.extract.fields import MAX_FIELD_CHARS, lit
 from orchestration import partitions, settings
 
 LINEAGE_COLUMNS = ("_file", "_line", "_load_id", "_loaded_at")
@@ -231,9 +231,8 @@ def _map_header(contract: SourceContract, header: list[str]) -> tuple[dict[str, 
         matched = len(by_field)
         raise RefusedFile(
             f"line 1: missing required column(s) {missing_required}; {matched} of the header's "
-            f"{len(header)} columns match the contract"
-            + (" (a file without a header line, another delimiter, or an export that needs a --preset/mapping?)"
-               if matched == 0 else ""))
+            f"{len(header)} columns match the contract (a file without a header line, another "
+            f"delimiter, or an export that needs a mapping: cdw check FILE --source {contract.name} --preset ...)")
     used = set(by_field.values())
     unmapped = [h for h in header if h not in used]
     missing = [c for c in contract.columns if c not in by_field]
@@ -274,7 +273,8 @@ def _stage_csv(con, contract: SourceContract, path: Path, result: FileLoad) -> i
 
 def _email_verdicts(con, contract: SourceContract, fields_of: dict[str, str], table: str) -> str | None:
     """Fill temp table _email_verdicts(value, problem) with email-validator's verdict on every
-    distinct address of `table` the plain pattern does not clear; its name, or None without emails."""
+    distinct address of `table` the plain pattern does not clear (problem NULL: valid); its name,
+    ALL_PLAIN when every address was plain, None without email fields."""
     emails = [f for f in checks.checked_fields(contract) if contract.types.get(f) == "email"]
     if not emails:
         return None
@@ -284,6 +284,8 @@ def _email_verdicts(con, contract: SourceContract, fields_of: dict[str, str], ta
         t = f"trim({fields_of[f]})"
         pending.append(f"SELECT {t} AS value FROM {table} WHERE {t} <> '' AND NOT {checks.plain_email_sql(t)}")
     values = [v for (v,) in con.execute(f"SELECT DISTINCT value FROM ({' UNION ALL '.join(pending)})").fetchall()]
+    if not values:
+        return checks.ALL_PLAIN
     if values:
         import pyarrow as pa
 
@@ -296,8 +298,8 @@ def _email_verdicts(con, contract: SourceContract, fields_of: dict[str, str], ta
     return "_email_verdicts"
 
 
-def _check_rows(con, contract: SourceContract) -> None:
-    """_parsed (+ _parse_rejects) -> _batch: per row the cleaned, canonical values (a field with
+def _check_rows(con, contract: SourceContract, parsed: str) -> None:
+    """`parsed` (+ _parse_rejects) -> _batch: per row the cleaned, canonical values (a field with
     an issue NULL), `_reason` (non-empty: the row is rejected), `_record` (rejected rows only) and
     `_issues` (list of (column, reason, value) structs: the field issues of a kept row)."""
     csv_format = contract.format == "csv"
@@ -309,7 +311,8 @@ def _check_rows(con, contract: SourceContract) -> None:
         source_sql = {c: f"_fields[{i + 1}]" for i, c in enumerate(fields_)}
     cleaned = ", ".join(f"{checks.clean_text_sql(source_sql[c])} AS {q(c)}" for c in fields_)
     keep = "_line" if csv_format else "_line, payload, _parse_reason"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _cleaned AS SELECT {keep}{', ' if cleaned else ''}{cleaned} FROM _parsed")
+    # views: the cleaning and the checks are computed once, in the one table _batch materializes
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _cleaned AS SELECT {keep}{', ' if cleaned else ''}{cleaned} FROM {parsed}")
     verdicts = _email_verdicts(con, contract, {c: q(c) for c in fields_}, "_cleaned")
     checked = checks.checked_fields(contract)
     parts, canon, issue_of = [], {}, {}
@@ -335,9 +338,11 @@ def _check_rows(con, contract: SourceContract) -> None:
         reasons.append(f"CASE WHEN {cond} THEN {lit('needs one of ' + ', '.join(group))} END")
     reason_sql = "concat_ws('; ', " + ", ".join(reasons or ["NULL"]) + ")"
     optional = [c for c in fields_ if c not in required]
-    issues_sql = "list_filter([" + ", ".join(
-        f"{{'column_name': {lit(c)}, 'reason': {issue(c)}, 'value': {checks.shown_value_sql(contract, c, q(c))}}}"
-        for c in optional) + "], x -> x.reason IS NOT NULL)" if optional else "[]"
+    # built (and values masked) only for the rare row that has an issue
+    issues_sql = ("CASE WHEN " + " AND ".join(f"{issue(c)} IS NULL" for c in optional) + " THEN [] ELSE list_filter(["
+                  + ", ".join(f"{{'column_name': {lit(c)}, 'reason': {issue(c)}, 'value': CASE WHEN {issue(c)} IS NOT NULL "
+                              f"THEN {checks.shown_value_sql(contract, c, q(c))} END}}" for c in optional)
+                  + "], x -> x.reason IS NOT NULL) END") if optional else "[]"
     if csv_format:
         values = ", ".join(
             (f"CASE WHEN {issue(c)} IS NULL THEN {canon[c]} END" if c in canon
@@ -501,7 +506,7 @@ def _jsonl_fields(contract: SourceContract) -> list[str]:
 
 
 def _stage_jsonl(con, contract: SourceContract, path: Path, result: FileLoad) -> int:
-    """Read JSON lines into temp table _parsed(_line, payload, _parse_reason, _fields): every field
+    """Read JSON lines into temp view _parsed_jsonl(_line, payload, _parse_reason, _fields): every field
     the contract checks extracted in one pass over the document (a path list), one JSON parse per
     row for all of them instead of one per field and check."""
     fields_ = _jsonl_fields(contract)
@@ -531,7 +536,7 @@ def _stage_jsonl(con, contract: SourceContract, path: Path, result: FileLoad) ->
     too_long = f"'JSON line is too long: ' || length(_record) || ' characters (limit {MAX_JSON_LINE_CHARS})'"
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE _parsed AS
+        CREATE OR REPLACE TEMP VIEW _parsed_jsonl AS
         WITH parsed AS (
             SELECT _line, _record,
                    CASE WHEN length(_record) <= {MAX_JSON_LINE_CHARS} AND json_valid(_record)
@@ -582,7 +587,8 @@ def _known_unchanged(con, contract: SourceContract, rel: str, stat) -> bool:
     modified = datetime.fromtimestamp(stat.st_mtime, timezone.utc).replace(tzinfo=None)
     return con.execute(
         "SELECT 1 FROM raw._load_log WHERE source=? AND file=? AND bytes=? AND loaded_at >= ? "
-        "AND status IN ('loaded', 'duplicate', 'refused') LIMIT 1",
+        "AND status IN ('loaded', 'duplicate', 'refused') "
+        "AND NOT (status = 'refused' AND message LIKE '%: cannot read file (%') LIMIT 1",  # I/O errors: retried
         [contract.name, rel, stat.st_size, modified],
     ).fetchone() is not None
 
@@ -595,7 +601,7 @@ def _stage_and_check(con, contract: SourceContract, path: Path, result: FileLoad
             pass
     stage = _stage_csv if contract.format == "csv" else _stage_jsonl
     n_parse_rejects = stage(con, contract, path, result)
-    _check_rows(con, contract)
+    _check_rows(con, contract, "_parsed" if contract.format == "csv" else "_parsed_jsonl")
     cols = ", ".join(q(c) for c in raw_columns(contract))
     # a row repeated verbatim within the file (an export glitch) is loaded once; the copies are
     # counted, not loaded. Only rows that pass the contract can be duplicates: identical garbage
