@@ -21,6 +21,7 @@ releases the lock when its process dies, so a killed run never leaves it behind.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
@@ -42,6 +43,9 @@ FIRST_DELAY, MAX_DELAY = 0.05, 2.0
 
 _LOCK_CONFLICT = re.compile(r"Could not set lock on file|Conflicting lock is held")
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+_log = logging.getLogger(__name__)
 
 
 class WarehouseBusy(RuntimeError):
@@ -113,8 +117,8 @@ def connect(path: Path | str | None = None, *, read_only: bool = False, timeout:
                     f"the warehouse {path} is locked by {lock_holder(exc)}; waited {waited:.0f}s "
                     f"(CDW_LOCK_TIMEOUT_SECONDS={timeout:g}). A reader such as `duckdb -readonly` holds the lock "
                     "too: query the analyst snapshot instead (`cdw sql`, analytics.duckdb)") from None
-            if not told and on_wait is not None:
-                on_wait(f"the warehouse is locked by {lock_holder(exc)}: waiting up to {timeout:g}s for it")
+            if not told:
+                (on_wait or _log.warning)(f"the warehouse is locked by {lock_holder(exc)}: waiting up to {timeout:g}s for it")
                 told = True
             time.sleep(min(delay, max(timeout - waited, 0.0)))
             delay = min(delay * 2, MAX_DELAY)
@@ -199,7 +203,9 @@ class WarehouseResource(dg.ConfigurableResource):
         if run is None:  # built outside a run (a direct call in a test): nothing to take turns with
             yield self
             return
-        with run_lock(run.run_id, run.job_name, log=context.log.warning if context.log else None):
+        log = context.log.warning if context.log else None
+        with run_lock(run.run_id, run.job_name, log=log):
+            wait_until_free(on_wait=log)  # a reader at the start: said here, with who holds it
             yield self
 
     def connect(self, *, read_only: bool = False, on_wait: Callable[[str], None] | None = None
