@@ -16,6 +16,13 @@ process executes the run - `cdw run` (in process, outside Dagster's run queue) a
 daemon launches (schedules, sensors) alike. A run that finds the lock taken waits (logging which
 run holds it) up to CDW_RUN_LOCK_TIMEOUT_SECONDS (default 3 hours), then fails saying so. The OS
 releases the lock when its process dies, so a killed run never leaves it behind.
+
+A killed run does leave its Dagster record STARTED (no process is left to report its end, and
+the daemon's run monitoring cannot check a local process's health: only its start timeout and
+maximum runtime apply, see settings.RUN_MONITORING). So each run, once it holds the lock, tags
+itself with its PID and host (`cdw/pid`, `cdw/host`) and marks failed every other run still
+STARTED whose tagged process on this host is gone: holding the lock proves no other run is
+executing, and the missing process proves which ones never will.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import logging
 import math
 import os
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -193,6 +201,37 @@ def run_lock(run_id: str, job: str, *, timeout: float | None = None,
         lock.release()
 
 
+PID_TAG, HOST_TAG = "cdw/pid", "cdw/host"
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def fail_runs_whose_process_died(instance: dg.DagsterInstance, own_run_id: str,
+                                 log: Callable[[str], None] | None = None) -> list[str]:
+    """Mark failed the runs left STARTED by a process that no longer exists (see module docstring)."""
+    host = socket.gethostname()
+    failed = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+        pid = run.tags.get(PID_TAG)
+        if run.run_id == own_run_id or not pid or run.tags.get(HOST_TAG) != host or not pid.isdigit():
+            continue
+        if _process_gone(int(pid)):
+            instance.report_run_failed(run, f"the run's process (PID {pid}) is gone - killed or crashed - "
+                                            f"while the run was STARTED; found by run {own_run_id}")
+            failed.append(run.run_id)
+            if log:
+                log(f"run {run.run_id} ({run.job_name}) had died (process {pid} gone): marked failed")
+    return failed
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The warehouse of $CDW_HOME: `connect()` waits for DuckDB's file lock, and a run that uses
     this resource holds the run lock from its start to its end (runs take turns; module docstring)."""
@@ -205,6 +244,8 @@ class WarehouseResource(dg.ConfigurableResource):
             return
         log = context.log.warning if context.log else None
         with run_lock(run.run_id, run.job_name, log=log):
+            context.instance.add_run_tags(run.run_id, {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()})
+            fail_runs_whose_process_died(context.instance, run.run_id, log)
             wait_until_free(on_wait=log)  # a reader at the start: said here, with who holds it
             yield self
 

@@ -187,6 +187,34 @@ def test_cdw_run_waits_for_the_run_that_holds_the_warehouse(crm_only, tmp_path):
     assert _sql(home, "SELECT count(*) FROM raw._load_log") == loads_before  # nothing new to load
 
 
+def test_a_killed_run_is_marked_failed_by_the_next_run(crm_only, tmp_path):
+    """SIGKILL leaves no process to report a run's end; the next run (holding the run lock, so no
+    other run can be executing) finds its process gone and marks it failed instead of STARTED."""
+    from orchestration.runner import run_pipeline
+    from orchestration.warehouse import PID_TAG
+
+    home, _ = crm_only
+    use_home(home)
+    proc = start_cdw_run(home, tmp_path / "killed.log")
+    deadline = time.monotonic() + 300
+    killed = None
+    with dg.DagsterInstance.get() as instance:
+        while killed is None:
+            assert proc.poll() is None and time.monotonic() < deadline
+            started = instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+            killed = next((r for r in started if r.tags.get(PID_TAG) == str(proc.pid)), None)
+            time.sleep(0.3)
+        proc.kill()
+        proc.wait()
+        assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.STARTED  # stuck, as before
+
+        assert run_pipeline(log_level="WARNING").success
+        after = instance.get_run_by_id(killed.run_id)
+        assert after.status == dg.DagsterRunStatus.FAILURE
+        failure = instance.all_logs(killed.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[-1]
+        assert f"(PID {proc.pid}) is gone" in failure.dagster_event.message
+
+
 def test_every_run_takes_the_run_lock():
     """Every step that writes the warehouse needs the resource holding the run lock, so a run of
     any selection - `cdw run`, a schedule, a sensor, the UI - takes it at its start."""
