@@ -26,15 +26,15 @@ from conftest import use_home
 REPO = Path(__file__).resolve().parent.parent
 HOLD = """
 import sys, time, duckdb
-con = duckdb.connect(sys.argv[1], read_only=True)   # what `duckdb -readonly` does
+con = duckdb.connect(sys.argv[1], read_only=sys.argv[3] == "read")   # read: what `duckdb -readonly` does
 print("holding", flush=True)
 time.sleep(float(sys.argv[2]))
 """
 
 
-def hold_read_lock(warehouse: Path, seconds: float) -> subprocess.Popen:
-    """An analyst's read-only session on the warehouse, in another process, for `seconds`."""
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(warehouse), str(seconds)], stdout=subprocess.PIPE,
+def hold_read_lock(warehouse: Path, seconds: float, mode: str = "read") -> subprocess.Popen:
+    """An analyst's read-only session on the warehouse (mode "write": a run), in another process."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(warehouse), str(seconds), mode], stdout=subprocess.PIPE,
                             text=True)
     assert proc.stdout.readline().strip() == "holding"
     return proc
@@ -123,6 +123,23 @@ def test_connect_waits_for_a_reader_then_names_the_process_when_it_does_not_let_
     finally:
         reader.kill()
         reader.wait()
+
+
+def test_cdw_sql_on_the_busy_warehouse_says_who_holds_it_and_points_to_the_snapshot(tmp_path, capsys):
+    from orchestration.cli import main
+
+    use_home(tmp_path)
+    duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()
+    writer = hold_read_lock(tmp_path / "warehouse.duckdb", 30, mode="write")
+    try:
+        t0 = time.monotonic()
+        assert main(["sql", "--warehouse", "SELECT 1"]) == 2
+        assert time.monotonic() - t0 < 5  # an analyst is told at once, not made to wait
+    finally:
+        writer.kill()
+        writer.wait()
+    err = capsys.readouterr().err
+    assert f"(PID {writer.pid})" in err and "query the analyst snapshot instead" in err
 
 
 def test_dbt_waits_for_a_reader(crm_only):
