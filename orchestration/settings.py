@@ -64,6 +64,20 @@ def limit_memory(con) -> None:
     con.execute(f"SET memory_limit = '{duckdb_memory_limit()}'")
 
 
+def env_number(name: str, default: float, minimum: float | None = None) -> float:
+    """A number from the environment (blank: the default); a clear error for anything else."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a number") from None
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{name}={value!r} must be at least {minimum:g}")
+    return number
+
+
 def cdw_home() -> Path:
     return Path(os.environ.get("CDW_HOME", "data")).expanduser().resolve()
 

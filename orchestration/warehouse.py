@@ -60,27 +60,14 @@ class WarehouseBusy(RuntimeError):
     """The warehouse's file lock stayed taken for longer than the configured wait."""
 
 
-def _seconds(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise ValueError(f"{name}={value!r}: give a number of seconds") from None
-    if seconds < 0:
-        raise ValueError(f"{name}={value!r}: give a number of seconds (0 or more)")
-    return seconds
-
-
 def lock_timeout() -> float:
     """How long a connection waits for DuckDB's file lock (CDW_LOCK_TIMEOUT_SECONDS)."""
-    return _seconds("CDW_LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT_SECONDS)
+    return settings.env_number("CDW_LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT_SECONDS, minimum=0)
 
 
 def run_lock_timeout() -> float:
     """How long a run waits for the run before it to finish (CDW_RUN_LOCK_TIMEOUT_SECONDS)."""
-    return _seconds("CDW_RUN_LOCK_TIMEOUT_SECONDS", DEFAULT_RUN_LOCK_TIMEOUT_SECONDS)
+    return settings.env_number("CDW_RUN_LOCK_TIMEOUT_SECONDS", DEFAULT_RUN_LOCK_TIMEOUT_SECONDS, minimum=0)
 
 
 def dbt_connect_attempts(timeout: float | None = None) -> int:
