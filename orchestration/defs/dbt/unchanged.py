@@ -46,7 +46,9 @@ _CODE_FILES = ("dbt_project/dbt_project.yml", "dbt_project/profiles.yml")
 # state file beside its warehouse), DuckDB's memory cap, the event-day window of the step before.
 # Every other CDW_ setting (exports, gate, snapshot, retention...) may, and counts.
 _IGNORED_ENV = {"CDW_HOME", "CDW_WAREHOUSE", "CDW_DBT_TARGET_PATH", "CDW_DUCKDB_MEMORY_LIMIT",
-                "CDW_EVENT_DAYS_START", "CDW_EVENT_DAYS_END"}
+                "CDW_EVENT_DAYS_START", "CDW_EVENT_DAYS_END",
+                # how long connections and runs wait for each other (orchestration/warehouse.py)
+                "CDW_LOCK_TIMEOUT_SECONDS", "CDW_RUN_LOCK_TIMEOUT_SECONDS", "CDW_DBT_CONNECT_ATTEMPTS"}
 
 
 def code_digest() -> str:
