@@ -5,17 +5,11 @@ Read at call time, so a test or an operator can change them without reloading co
 
 from __future__ import annotations
 
-import os
+from orchestration.settings import env_number
 
 
 def _float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if value is None or value.strip() == "":
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{name}={value!r} is not a number") from None
+    return env_number(name, default)
 
 
 def max_quarantine_rate() -> float:

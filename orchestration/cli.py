@@ -274,16 +274,20 @@ def cmd_sql(args) -> int:
     db = snap if use_snapshot else settings.warehouse_path()
     if not db.exists():
         return _fail(f"no warehouse at {db}: run `cdw run` first")
+    from orchestration.warehouse import WarehouseBusy, connect
+
     try:
-        with duckdb.connect(str(db), read_only=True) as con:
+        # never wait on a run: an analyst is told at once (and the snapshot never has a writer)
+        with connect(db, read_only=True, timeout=0) as con:
             rel = con.sql(args.query)
             if rel is None:
                 return 0
             rel.show(max_rows=args.max_rows, max_width=args.max_width)
+    except WarehouseBusy as exc:
+        hint = "" if use_snapshot else "; query the analyst snapshot instead (without --warehouse), a run never locks it"
+        return _fail(f"{str(exc).split(';')[0]}{hint}")
     except duckdb.IOException as exc:
-        if use_snapshot:
-            return _fail(f"cannot open the analyst snapshot {db}: {str(exc).splitlines()[0]}")
-        return _fail(f"the warehouse is busy (a run holds the write lock?): {str(exc).splitlines()[0]}")
+        return _fail(f"cannot open {db}: {str(exc).splitlines()[0]}")
     except duckdb.Error as exc:
         return _fail(str(exc).strip().splitlines()[0])
     return 0
@@ -369,13 +373,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="rebuild the warehouse even when nothing it reads changed since the last successful run")
     r.set_defaults(func=cmd_run)
 
-    s = sub.add_parser("sql", help="query the warehouse read-only")
+    s = sub.add_parser("sql", help="query the analyst snapshot read-only (never locked by a run)")
     s.add_argument("query")
     s.add_argument("--max-rows", type=int, default=40)
     s.add_argument("--max-width", type=int, default=160)
     s.set_defaults(func=cmd_sql)
 
-    s.add_argument("--warehouse", action="store_true", help="query the warehouse itself, not the analyst snapshot")
+    s.add_argument("--warehouse", action="store_true",
+                   help="query the warehouse itself, not the analyst snapshot (between runs: a reader makes runs wait)")
 
     er = sub.add_parser("erase", help="right to erasure: forget a person (email, phone or customer_id) everywhere")
     er.add_argument("identifier")

@@ -33,6 +33,19 @@ freshness:
 """
 
 
+# The daemon's run monitoring: a run stuck STARTING (its worker never came up) fails after 3
+# minutes, and one STARTED for longer than 6 hours is terminated and marked failed. It cannot
+# check a local worker's health: a killed run's record is failed by the next run instead
+# (orchestration/warehouse.py).
+RUN_MONITORING = """\
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  max_runtime_seconds: 21600
+"""
+DAGSTER_INSTANCE_DEFAULTS += RUN_MONITORING
+
+
 # DuckDB's memory ceiling for the warehouse's writers (dbt, the loader): it spills to disk past
 # it instead of growing; the default keeps the whole process tree under the 8 GiB target.
 DEFAULT_DUCKDB_MEMORY_LIMIT = "5GB"
@@ -49,6 +62,20 @@ def limit_memory(con) -> None:
     """Apply the memory ceiling to a DuckDB connection (a runtime SET: no instance config, so
     connections opened elsewhere in the process with default settings do not conflict)."""
     con.execute(f"SET memory_limit = '{duckdb_memory_limit()}'")
+
+
+def env_number(name: str, default: float, minimum: float | None = None) -> float:
+    """A number from the environment (blank: the default); a clear error for anything else."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a number") from None
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{name}={value!r} must be at least {minimum:g}")
+    return number
 
 
 def cdw_home() -> Path:
@@ -93,6 +120,9 @@ def export_env() -> None:
         # warehouse's single writer), a failed run retried once by the daemon, asset freshness
         # policies evaluated
         instance_yaml.write_text(DAGSTER_INSTANCE_DEFAULTS)
+    elif "run_monitoring" not in instance_yaml.read_text():  # a home from before run monitoring
+        with instance_yaml.open("a") as fh:
+            fh.write(RUN_MONITORING)
     # dbt is installed beside this Python: find it even when the venv is not activated
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):

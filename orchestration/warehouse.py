@@ -16,14 +16,23 @@ process executes the run - `cdw run` (in process, outside Dagster's run queue) a
 daemon launches (schedules, sensors) alike. A run that finds the lock taken waits (logging which
 run holds it) up to CDW_RUN_LOCK_TIMEOUT_SECONDS (default 3 hours), then fails saying so. The OS
 releases the lock when its process dies, so a killed run never leaves it behind.
+
+A killed run does leave its Dagster record STARTED (no process is left to report its end, and
+the daemon's run monitoring cannot check a local process's health: only its start timeout and
+maximum runtime apply, see settings.RUN_MONITORING). So each run, once it holds the lock, tags
+itself with its PID and host (`cdw/pid`, `cdw/host`) and marks failed every other run still
+STARTED whose tagged process on this host is gone: holding the lock proves no other run is
+executing, and the missing process proves which ones never will.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,31 +53,21 @@ _LOCK_CONFLICT = re.compile(r"Could not set lock on file|Conflicting lock is hel
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 
+_log = logging.getLogger(__name__)
+
+
 class WarehouseBusy(RuntimeError):
     """The warehouse's file lock stayed taken for longer than the configured wait."""
 
 
-def _seconds(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise ValueError(f"{name}={value!r}: give a number of seconds") from None
-    if seconds < 0:
-        raise ValueError(f"{name}={value!r}: give a number of seconds (0 or more)")
-    return seconds
-
-
 def lock_timeout() -> float:
     """How long a connection waits for DuckDB's file lock (CDW_LOCK_TIMEOUT_SECONDS)."""
-    return _seconds("CDW_LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT_SECONDS)
+    return settings.env_number("CDW_LOCK_TIMEOUT_SECONDS", DEFAULT_LOCK_TIMEOUT_SECONDS, minimum=0)
 
 
 def run_lock_timeout() -> float:
     """How long a run waits for the run before it to finish (CDW_RUN_LOCK_TIMEOUT_SECONDS)."""
-    return _seconds("CDW_RUN_LOCK_TIMEOUT_SECONDS", DEFAULT_RUN_LOCK_TIMEOUT_SECONDS)
+    return settings.env_number("CDW_RUN_LOCK_TIMEOUT_SECONDS", DEFAULT_RUN_LOCK_TIMEOUT_SECONDS, minimum=0)
 
 
 def dbt_connect_attempts(timeout: float | None = None) -> int:
@@ -113,8 +112,8 @@ def connect(path: Path | str | None = None, *, read_only: bool = False, timeout:
                     f"the warehouse {path} is locked by {lock_holder(exc)}; waited {waited:.0f}s "
                     f"(CDW_LOCK_TIMEOUT_SECONDS={timeout:g}). A reader such as `duckdb -readonly` holds the lock "
                     "too: query the analyst snapshot instead (`cdw sql`, analytics.duckdb)") from None
-            if not told and on_wait is not None:
-                on_wait(f"the warehouse is locked by {lock_holder(exc)}: waiting up to {timeout:g}s for it")
+            if not told:
+                (on_wait or _log.warning)(f"the warehouse is locked by {lock_holder(exc)}: waiting up to {timeout:g}s for it")
                 told = True
             time.sleep(min(delay, max(timeout - waited, 0.0)))
             delay = min(delay * 2, MAX_DELAY)
@@ -189,6 +188,37 @@ def run_lock(run_id: str, job: str, *, timeout: float | None = None,
         lock.release()
 
 
+PID_TAG, HOST_TAG = "cdw/pid", "cdw/host"
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
+def fail_runs_whose_process_died(instance: dg.DagsterInstance, own_run_id: str,
+                                 log: Callable[[str], None] | None = None) -> list[str]:
+    """Mark failed the runs left STARTED by a process that no longer exists (see module docstring)."""
+    host = socket.gethostname()
+    failed = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+        pid = run.tags.get(PID_TAG)
+        if run.run_id == own_run_id or not pid or run.tags.get(HOST_TAG) != host or not pid.isdigit():
+            continue
+        if _process_gone(int(pid)):
+            instance.report_run_failed(run, f"the run's process (PID {pid}) is gone - killed or crashed - "
+                                            f"while the run was STARTED; found by run {own_run_id}")
+            failed.append(run.run_id)
+            if log:
+                log(f"run {run.run_id} ({run.job_name}) had died (process {pid} gone): marked failed")
+    return failed
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """The warehouse of $CDW_HOME: `connect()` waits for DuckDB's file lock, and a run that uses
     this resource holds the run lock from its start to its end (runs take turns; module docstring)."""
@@ -199,7 +229,11 @@ class WarehouseResource(dg.ConfigurableResource):
         if run is None:  # built outside a run (a direct call in a test): nothing to take turns with
             yield self
             return
-        with run_lock(run.run_id, run.job_name, log=context.log.warning if context.log else None):
+        log = context.log.warning if context.log else None
+        with run_lock(run.run_id, run.job_name, log=log):
+            context.instance.add_run_tags(run.run_id, {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()})
+            fail_runs_whose_process_died(context.instance, run.run_id, log)
+            wait_until_free(on_wait=log)  # a reader at the start: said here, with who holds it
             yield self
 
     def connect(self, *, read_only: bool = False, on_wait: Callable[[str], None] | None = None

@@ -41,7 +41,8 @@ def fingerprint(warehouse: Path) -> dict[str, tuple[int, int]]:
         tables = con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
             "AND table_schema IN ('raw', 'quarantine', 'staging', 'intermediate', 'marts') "
-            "AND NOT (table_schema = 'raw' AND table_name IN ('_load_log', '_erasure_enforced')) ORDER BY 1, 2"
+            "AND NOT (table_schema = 'raw' AND table_name IN ('_load_log', '_erasure_enforced', '_event_days_staged')) "
+            "ORDER BY 1, 2"
         ).fetchall()
         for schema, table in tables:
             cols = [c for (c,) in con.execute(

@@ -62,7 +62,9 @@ AFTER_BUILD_MODULES = ("data_quality", "orchestration.defs.quality", "orchestrat
 # Settings that cannot change what a build produces: where things are (a home moved whole keeps its
 # state file beside its warehouse), DuckDB's memory cap, the event-day window of the step before.
 _IGNORED_ENV = {"CDW_HOME", "CDW_WAREHOUSE", "CDW_DBT_TARGET_PATH", "CDW_DUCKDB_MEMORY_LIMIT",
-                "CDW_EVENT_DAYS_START", "CDW_EVENT_DAYS_END"}
+                "CDW_EVENT_DAYS_START", "CDW_EVENT_DAYS_END",
+                # how long connections and runs wait for each other (orchestration/warehouse.py)
+                "CDW_LOCK_TIMEOUT_SECONDS", "CDW_RUN_LOCK_TIMEOUT_SECONDS", "CDW_DBT_CONNECT_ATTEMPTS"}
 # Credentials change who is asked, not what is built or published: a rotated token rebuilds nothing.
 _SECRET_SUFFIXES = ("_TOKEN", "_KEY", "_PASSWORD", "_SECRET")
 _SETTING_NAME = re.compile(r"""["'](CDW_[A-Z0-9_]+)["']""")
