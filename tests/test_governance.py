@@ -360,7 +360,7 @@ def test_erasure_request_file_is_picked_up_by_the_sensor(gov, monkeypatch):
 
     from orchestration.defs.automation import erasure_requests_sensor
     from orchestration.governance import crm_erasure
-    from orchestration.governance.erasure import erasure_count
+    from orchestration.governance.ledger import erasure_count
     from orchestration.governance.hashing import hashed
 
     monkeypatch.setenv("CDW_CRM_API_URL", gov.crm.url)
@@ -375,8 +375,8 @@ def test_erasure_request_file_is_picked_up_by_the_sensor(gov, monkeypatch):
     (requests / "ticket-123.json").write_text(json.dumps({"identifier": gov.requested}))
     with dg.instance_for_test() as instance:
         result = erasure_requests_sensor(dg.build_sensor_context(instance=instance))
-    runs = list(result) if result is not None and not isinstance(result, dg.SkipReason) else []
-    assert len(runs) == 1 and isinstance(runs[0], dg.RunRequest)
+    assert isinstance(result, dg.SensorResult), result
+    assert len(result.run_requests) == 1 and isinstance(result.run_requests[0], dg.RunRequest)
     assert erasure_count() == before + 1
     assert not (requests / "ticket-123.json").exists()  # the request held the identifier
     # published files are scrubbed at once, before the run the sensor requests

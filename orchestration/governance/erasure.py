@@ -19,6 +19,7 @@ enforcement) <- scrub <- erasure; nothing in governance imports orchestration.de
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from orchestration import settings
@@ -43,9 +44,25 @@ from orchestration.governance.warehouse import read_only
 
 __all__ = [
     "KEY_ENV", "RAW_IDENTIFIERS", "ErasureError", "Person", "compact_warehouse", "compaction_marker",
-    "enforce_after_load", "erasure_count", "erasure_key", "keyed", "load_tombstones", "request_erasure",
+    "enforce_after_load", "erasure_count", "erasure_key", "keyed", "load_tombstones", "read_request", "request_erasure",
     "resolve_person", "scan", "tombstoned_contacts",
 ]
+
+
+def read_request(text: str) -> list[str]:
+    """The identifiers of an erasure request file: one email, phone or customer_id per line, or
+    JSON {"identifier": ...}. ErasureError (naming no identifier) when it is not readable."""
+    text = text.strip()
+    try:
+        identifiers = [json.loads(text)["identifier"]] if text.startswith("{") else [
+            line.strip() for line in text.splitlines() if line.strip()]
+    except (ValueError, KeyError, TypeError):
+        raise ErasureError('not JSON {"identifier": ...} nor one identifier per line') from None
+    if not identifiers or not all(isinstance(i, str) for i in identifiers):
+        raise ErasureError("no identifier in it")
+    for identifier in identifiers:
+        classify(identifier)
+    return identifiers
 
 
 def request_erasure(identifier: str, via: str = "cli", warehouse: Path | None = None) -> dict:
