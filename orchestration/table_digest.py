@@ -2,7 +2,7 @@
 `hash` of the whole row). Equal digests, the same rows, in practice: a row added, deleted or
 changed in place changes them. Cheap next to anything that reads the values: one pass, no sort.
 Used to skip work whose input did not change (orchestration/defs/dbt/unchanged.py: the dbt build;
-orchestration/governance/erasure.py: the erasure scan)."""
+orchestration/governance/scan.py: the erasure scan)."""
 
 from __future__ import annotations
 

@@ -38,7 +38,8 @@ def test_measure_erasure_on_the_demo(demo, tmp_path, monkeypatch):
 
 
 def test_scan_finds_each_kind_of_identifier_by_keyed_hash(tmp_path):
-    from orchestration.governance.erasure import keyed, scan_database, scan_files
+    from orchestration.governance.ledger import keyed
+    from orchestration.governance.scan import scan_database, scan_files
 
     key = KEY.encode()
     db = tmp_path / "w.duckdb"
@@ -81,7 +82,9 @@ def test_enforcement_after_a_load_checks_every_row_only_when_the_ledger_changed(
     loaded since the last enforcement - including rows of a load that died before enforcing."""
     from orchestration.extract.contracts import contracts
     from orchestration.extract.loader import load_source
-    from orchestration.governance.erasure import _append_tombstone, enforce_after_load, tokens
+    from orchestration.governance.enforcement import enforce_after_load
+    from orchestration.governance.forms import tokens
+    from orchestration.governance.ledger import append_tombstone
 
     home = tmp_path / "home"
     use_home(home)
@@ -101,7 +104,7 @@ def test_enforcement_after_a_load_checks_every_row_only_when_the_ledger_changed(
         deliver("a.csv", (1, "ann@x.com", "2026-01-02"), (2, "bob@x.com", "2026-01-02"))
         load_source(con, contract, home / "landing")
         assert enforce_after_load(con, "crm_contacts")["erased_rows"] == 0  # nothing erased yet
-        _append_tombstone(KEY.encode(), tokens("email", "Ann@x.com"), via="test")
+        append_tombstone(KEY.encode(), tokens("email", "Ann@x.com"), via="test")
         assert enforce_after_load(con, "crm_contacts")["erased_rows"] == 1  # new ledger: every row
         assert emails(con) == ["bob@x.com"]
         # a row that did not come through a load (written by hand, dated before the enforcement):
@@ -115,13 +118,14 @@ def test_enforcement_after_a_load_checks_every_row_only_when_the_ledger_changed(
         assert enforce_after_load(con, "crm_contacts")["erased_rows"] == 1
         assert emails(con) == ["ann@x.com", "bob@x.com", "cy@x.com"]  # only the hand-written old row left
         # another erasure: the ledger changed, every row is checked again
-        _append_tombstone(KEY.encode(), tokens("email", "cy@x.com"), via="test")
+        append_tombstone(KEY.encode(), tokens("email", "cy@x.com"), via="test")
         assert enforce_after_load(con, "crm_contacts")["erased_rows"] == 2
         assert emails(con) == ["bob@x.com"]
 
 
 def test_a_repeated_scan_skips_what_it_found_clean_unless_it_changed(tmp_path):
-    from orchestration.governance.erasure import keyed, scan_database
+    from orchestration.governance.ledger import keyed
+    from orchestration.governance.scan import scan_database
 
     key = KEY.encode()
     db = tmp_path / "w.duckdb"

@@ -46,6 +46,54 @@ def _people_with_emails(landing: Path) -> list[tuple[str, list[str]]]:
     return sorted((p, es) for p, es in emails.items() if len(es) == 1)
 
 
+# One person delivered in every format the sources carry: Gmail dots, +tags and googlemail.com,
+# case and surrounding spaces, national and international phones, a country named as people
+# type it. Ids far from the generator's (contacts from 100000, members are 32-hex).
+EVERYFORMAT_CONTACTS = ("990001", "990002", "990003")
+EVERYFORMAT_NEEDLES = ("eviformat", "evi.format", "e.v.i.format", "+441314960958", "+447400123456", "0131 496 0958",
+                       "7400 123456", "131 496 0958", "anon-everyformat", "evifmt0000000000000000000000001")
+
+
+def _contact(header: list[str], **values) -> dict:
+    return {c: values.get(c, "") for c in header} | {"createdate": "2026-05-01T10:00:00Z",
+                                                    "lastmodifieddate": "2026-05-02T10:00:00Z"}
+
+
+def _write_everyformat(landing: Path, late: bool = False) -> None:
+    with open(landing / "crm" / "contacts" / "contacts.csv", newline="") as fh:
+        header = next(csv.reader(fh))
+    if late:  # after the erasure: an old export replayed, the national phone only, and a new device
+        contacts = [_contact(header, hs_object_id=EVERYFORMAT_CONTACTS[2], firstname="Evi", lastname="Format",
+                             phone="(0131) 496 0958", country="Scotland")]
+        web = [{"messageId": "ef-late-1", "type": "identify", "anonymousId": "anon-everyformat-2",
+                "timestamp": "2026-11-03T10:00:00Z",
+                "traits": {"email": " Evi.Format+later@GMAIL.com", "phone": "+44 131 496 0958"}}]
+        name = "everyformat-late"
+    else:
+        contacts = [
+            _contact(header, hs_object_id=EVERYFORMAT_CONTACTS[0], firstname="Evi", lastname="Format",
+                     email=" Evi.Format+crm@GoogleMail.com ", phone="0131 496 0958", mobilephone="+44 7400 123456",
+                     country="Scotland"),
+            _contact(header, hs_object_id=EVERYFORMAT_CONTACTS[1], firstname="EVI", lastname="FORMAT",
+                     email="EVIFORMAT@GMAIL.COM", phone="+44 (0)131 496 0958", country="UK"),
+        ]
+        members = landing / "marketing" / "email_members" / "everyformat.csv"
+        members.write_text("member_id,list_id,email_address,status,first_name,last_name,phone,timestamp_opt,last_changed\n"
+                           "evifmt0000000000000000000000001,b7e4c2a91f,e.v.i.format+news@gmail.com,subscribed,Evi,Format,"
+                           "0044 7400 123456,2026-05-01T10:00:00+00:00,2026-05-01T10:00:00+00:00\n")
+        web = [{"messageId": "ef-1", "type": "identify", "anonymousId": "anon-everyformat", "timestamp": "2026-10-30T09:00:00Z",
+                "traits": {"email": "evi.format@googlemail.com", "phone": "+441314960958"}},
+               _event("ef-2", "anon-everyformat", "2026-10-30T10:00:00Z", "evi.format@googlemail.com",
+                      {"ads": True, "email_marketing": True})]
+        name = "everyformat"
+    with open(landing / "crm" / "contacts" / f"{name}.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(contacts)
+    (landing / "web" / "events" / f"{name}-{web[0]['timestamp'][:10]}.jsonl").write_text(
+        "".join(json.dumps(e) + "\n" for e in web))
+
+
 def _event(mid, anon, ts, email, purposes, basis="consent"):
     return {"messageId": mid, "type": "track", "event": "Consent Updated", "anonymousId": anon,
             "timestamp": ts, "context": {"traits": {"email": email}},
@@ -89,9 +137,11 @@ def gov(tmp_path_factory):
     old = [{"messageId": f"old-{i}", "type": "page", "anonymousId": f"anon-old-{i}", "timestamp": "2019-03-01T10:00:00Z",
             "context": {"page": {"path": "/old"}}} for i in range(5)]
     (web / "2019-03-01.jsonl").write_text("".join(json.dumps(e) + "\n" for e in old))
+    _write_everyformat(home / "landing")
     # the CRM holds every contact the file drop delivers
-    with open(home / "landing" / "crm" / "contacts" / "contacts.csv", newline="") as fh:
-        crm.contacts.update({row["hs_object_id"]: {} for row in csv.DictReader(fh)})
+    for export in (home / "landing" / "crm" / "contacts").glob("*.csv"):
+        with open(export, newline="") as fh:
+            crm.contacts.update({row["hs_object_id"]: {} for row in csv.DictReader(fh)})
     first = run_pipeline(log_level="WARNING")
     assert first.success
     yield type("Gov", (), dict(home=home, first=first, conflicted=conflicted, flipped=flipped, erased=erased,
@@ -360,7 +410,7 @@ def test_erasure_request_file_is_picked_up_by_the_sensor(gov, monkeypatch):
 
     from orchestration.defs.automation import erasure_requests_sensor
     from orchestration.governance import crm_erasure
-    from orchestration.governance.erasure import erasure_count
+    from orchestration.governance.ledger import erasure_count
     from orchestration.governance.hashing import hashed
 
     monkeypatch.setenv("CDW_CRM_API_URL", gov.crm.url)
@@ -375,8 +425,8 @@ def test_erasure_request_file_is_picked_up_by_the_sensor(gov, monkeypatch):
     (requests / "ticket-123.json").write_text(json.dumps({"identifier": gov.requested}))
     with dg.instance_for_test() as instance:
         result = erasure_requests_sensor(dg.build_sensor_context(instance=instance))
-    runs = list(result) if result is not None and not isinstance(result, dg.SkipReason) else []
-    assert len(runs) == 1 and isinstance(runs[0], dg.RunRequest)
+    assert isinstance(result, dg.SensorResult), result
+    assert len(result.run_requests) == 1 and isinstance(result.run_requests[0], dg.RunRequest)
     assert erasure_count() == before + 1
     assert not (requests / "ticket-123.json").exists()  # the request held the identifier
     # published files are scrubbed at once, before the run the sensor requests
@@ -460,3 +510,57 @@ def test_audit_log_records_erasures_and_exports_without_pii(gov):
     assert {e["target"] for e in exports} >= {"email_audience", "google_customer_match", "meta_custom_audience"}
     assert all(e["run_id"] and e["rows"] is not None for e in exports if e["target"] != "crm_writeback")
     assert audit.entries("erasure_enforced")
+
+
+def _rows_mentioning(db: Path, needles) -> dict[str, int]:
+    """table.column -> rows whose text holds any needle (lower-cased), over every table of a DuckDB file."""
+    hits = {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        columns = con.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns() JOIN duckdb_tables() "
+                              "USING (database_name, schema_name, table_name) WHERE data_type IN ('VARCHAR', 'JSON') "
+                              "AND database_name = current_database()").fetchall()
+        for schema, table, column in columns:
+            cond = " OR ".join(f"contains(lower(CAST(\"{column}\" AS VARCHAR)), ?)" for _ in needles)
+            n = con.execute(f'SELECT count(*) FROM "{schema}"."{table}" WHERE {cond}', list(needles)).fetchone()[0]
+            if n:
+                hits[f"{schema}.{table}.{column}"] = n
+    return hits
+
+
+def test_erasure_of_a_person_in_every_format_the_sources_carry_leaves_nothing(gov):
+    """Erased by one more spelling of their Gmail address, the person is gone from every table of
+    the warehouse and the snapshot and from every export - also after the sources deliver them
+    again (a national phone with the country as people type it, a new device with a +tag)."""
+    from orchestration.cli import main
+    from orchestration.governance.hashing import PLATFORMS, hashed
+    from orchestration.governance.scan import scan
+    from orchestration.runner import run_pipeline
+
+    (customer,) = {r[0] for r in sql(gov.warehouse, "SELECT DISTINCT customer_id FROM intermediate.int_identity_records "
+                                                    "JOIN marts.customer_source_records USING (record_key) "
+                                                    "WHERE email_match_key = 'eviformat@gmail.com'")}
+    records = {r[0] for r in sql(gov.warehouse, "SELECT record_key FROM marts.customer_source_records WHERE customer_id = ?",
+                                 [customer])}
+    assert {f"crm_contacts:{c}" for c in EVERYFORMAT_CONTACTS[:2]} <= records and len(records) >= 4
+    (golden_email, golden_phone, iso2) = sql(gov.warehouse, "SELECT email, phone, country FROM marts.customers "
+                                                            "WHERE customer_id = ?", [customer])[0]
+    hashes = {hashed(p, "email", golden_email) for p in PLATFORMS} | {hashed(p, "phone", golden_phone, iso2) for p in PLATFORMS}
+    exported = "".join(p.read_text() for p in (gov.home / "exports").rglob("*.csv"))
+    assert customer in exported and hashes <= set(exported.replace(",", "\n").split())  # in the audiences before
+    assert _rows_mentioning(gov.warehouse, EVERYFORMAT_NEEDLES)
+
+    assert main(["erase", "--no-run", "E.V.I.FORMAT@gmail.com"]) == 0
+    _write_everyformat(gov.home / "landing", late=True)
+    result = run_pipeline(log_level="ERROR")
+    assert result.success
+    assert scan()["findings"] == {}
+    needles = (*EVERYFORMAT_NEEDLES, customer)
+    assert _rows_mentioning(gov.warehouse, needles) == {}
+    assert _rows_mentioning(gov.home / "analytics.duckdb", needles) == {}
+    assert sql(gov.warehouse, "SELECT count(*) FROM staging.stg_crm__contacts WHERE contact_id IN (990001, 990002) "
+                              "OR phone_e164 IS NOT NULL AND contact_id = 990003") == [(0,)]
+    exports = [p for p in (gov.home / "exports").rglob("*") if p.is_file()]
+    assert exports
+    for path in exports:
+        text = path.read_text(encoding="utf-8", errors="replace").lower()
+        assert not [n for n in (*needles, *hashes) if n in text], path.name

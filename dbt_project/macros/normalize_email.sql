@@ -7,6 +7,9 @@
                      part, so the key is <local without dots and +tag>@gmail.com; other
                      providers treat those characters as significant, so the key is the
                      normalized email.
+
+    Python applies the same rules (orchestration/identifiers/email.py: erasure, exports, explain);
+    tests/test_identifier_normalization.py checks both agree on one table of cases.
 -#}
 
 {% macro normalize_email(expr) -%}

@@ -1,7 +1,8 @@
 {#-
     Country names as exports write them ("United Kingdom", "UK", "gb", "Deutschland") to
     ISO 3166-1 alpha-2; unknown spellings pass through upper-cased when they are two letters,
-    else NULL.
+    else NULL. Python reads the same spellings from orchestration/identifiers/country.py (erasure
+    reads national phones in that region); tests/test_identifier_normalization.py checks both agree.
 -#}
 {% macro country_iso2(expr) -%}
     {%- set names = {
@@ -43,7 +44,7 @@
     ISO2 expression; NULL, or no argument, falls back to var default_phone_country).
 
     On DuckDB this is libphonenumber: the function phone_e164(raw, region) that the dbt-duckdb
-    plugin of profiles.yml registers on every dbt connection (orchestration/identity/phones.py),
+    plugin of profiles.yml registers on every dbt connection (orchestration/identifiers/phone.py),
     the same normalization Python code uses. The function exists only inside dbt's process, so a
     view calling it could not be read by an analyst's duckdb CLI: models calling this macro must
     be tables (the macro refuses views).

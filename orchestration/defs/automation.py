@@ -15,6 +15,9 @@ from orchestration import partitions, settings
 from orchestration.defs.dbt.assets import event_day_dbt_models
 from orchestration.extract.contracts import contracts
 from orchestration.extract.loader import source_files
+from orchestration.files import atomic_write_bytes
+from orchestration.governance.config import requests_dir
+from orchestration.governance.erasure import ErasureError, read_request, request_erasure
 
 full_pipeline = dg.define_asset_job(
     "full_pipeline",
@@ -107,32 +110,44 @@ def landing_files_sensor(context: dg.SensorEvaluationContext):
     "file is deleted (it holds the identifier) and a run purges and rebuilds everything.",
 )
 def erasure_requests_sensor(context: dg.SensorEvaluationContext):
-    from orchestration.governance.config import requests_dir
-    from orchestration.governance.erasure import ErasureError, request_erasure
-
+    """Each request file is deleted (it holds identifiers) only once every erasure it asks for is
+    recorded and the run enforcing them is requested in this tick's result. A busy warehouse (or
+    a missing CDW_ERASURE_KEY) stops the tick: that file and the later ones wait for the next
+    tick, said in the skip reason or the log, while the erasures recorded before it get their run."""
     folder = requests_dir()
     files = sorted(p for p in folder.glob("*") if p.is_file() and not p.name.startswith(".")) if folder.exists() else []
     if not files:
         return dg.SkipReason("no erasure requests")
-    done = []
+    done: list[str] = []
+    handled: list[tuple] = []  # (request file, identifiers still to record: none once all are)
+    waiting = None
     for path in files:
-        text = path.read_text(encoding="utf-8").strip()
         try:
-            import json
-
-            identifiers = [json.loads(text)["identifier"]] if text.startswith("{") else [
-                line.strip() for line in text.splitlines() if line.strip()]
-            erasure_ids = [request_erasure(i, via="request_file")["erasure_id"] for i in identifiers]
-        except ErasureError as exc:  # key missing, warehouse busy: try again next tick
-            return dg.SkipReason(f"erasure request {path.name} not processed yet: {exc}")
-        except (ValueError, KeyError):
-            context.log.warning(f"erasure request {path.name} is not readable (one identifier per line or "
-                                "JSON {\"identifier\": ...}); left in place")
+            identifiers = read_request(path.read_text(encoding="utf-8"))
+        except ErasureError as exc:
+            context.log.warning(f"erasure request {path.name} is not readable ({exc}); left in place")
             continue
-        path.unlink()
-        done.extend(erasure_ids)
+        recorded = 0
+        try:
+            for identifier in identifiers:
+                done.append(request_erasure(identifier, via="request_file")["erasure_id"])
+                recorded += 1
+        except ErasureError as exc:  # warehouse busy, key missing: this file and the rest wait
+            waiting = f"erasure request {path.name} not processed yet: {exc}"
+            if recorded:
+                handled.append((path, identifiers[recorded:]))
+            break
+        handled.append((path, []))
     if not done:
-        return dg.SkipReason("no readable erasure requests")
+        return dg.SkipReason(waiting or "no readable erasure requests")
     today = partitions.last_day()
-    yield dg.RunRequest(run_key="erasure-" + "-".join(done),
-                        tags={**partitions.range_tags(today, today), "cdw/erasures": str(len(done))})
+    request = dg.RunRequest(run_key="erasure-" + "-".join(done),
+                            tags={**partitions.range_tags(today, today), "cdw/erasures": str(len(done))})
+    for path, left in handled:
+        if left:  # recorded in part: only what is not recorded yet stays
+            atomic_write_bytes(path, "".join(f"{i}\n" for i in left).encode("utf-8"))
+        else:
+            path.unlink()
+    if waiting:
+        context.log.info(waiting)
+    return dg.SensorResult(run_requests=[request])

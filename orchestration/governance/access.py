@@ -13,13 +13,14 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
-
 from orchestration import settings
 from orchestration.files import atomic_write_bytes
 from orchestration.governance import audit
 from orchestration.governance.config import access_dir
-from orchestration.governance.erasure import ErasureError, _has_table, platform_hash_tokens, resolve_person
+from orchestration.governance.forms import platform_hash_tokens
+from orchestration.governance.ledger import ErasureError
+from orchestration.governance.resolve import resolve_person
+from orchestration.governance.warehouse import has_table, read_only
 
 
 def _rows(con, sql: str, params) -> list[dict]:
@@ -61,9 +62,9 @@ def collect(con, identifier: str) -> dict:
                             "ORDER BY occurred_at, email_event_id", [members]),
         "deals": _rows(con, "SELECT * FROM staging.stg_crm__deals WHERE cast(contact_id AS VARCHAR) IN (SELECT unnest(?))", [contacts]),
     }
-    if _has_table(con, "marts", "consent_ledger"):
+    if has_table(con, "marts", "consent_ledger"):
         out["consents"]["ledger"] = _rows(con, "SELECT * FROM marts.consent_ledger WHERE customer_id IN (SELECT unnest(?)) ORDER BY purpose", [ids])
-    if _has_table(con, "intermediate", "int_consent_events"):
+    if has_table(con, "intermediate", "int_consent_events"):
         out["consents"]["signals"] = _rows(con, "SELECT * FROM intermediate.int_consent_events WHERE customer_id IN (SELECT unnest(?)) "
                                                 "ORDER BY purpose, occurred_at", [ids])
     # every other mart keyed by customer_id: segments, audiences, scores, ...
@@ -96,12 +97,8 @@ def export_access(identifier: str, warehouse: Path | None = None, out_dir: Path 
     wh = warehouse or settings.warehouse_path()
     if not wh.exists():
         raise ErasureError(f"no warehouse at {wh}: run `cdw run` first")
-    try:
-        with duckdb.connect(str(wh), read_only=True) as con:
-            data = collect(con, identifier)
-    except duckdb.IOException as exc:
-        raise ErasureError(f"the warehouse is busy (a run holds the write lock): try again when it ends "
-                           f"({str(exc).splitlines()[0][:120]})") from None
+    with read_only(wh) as con:
+        data = collect(con, identifier)
     access_id = "acc_" + uuid.uuid4().hex[:16]
     doc = {"access_id": access_id, "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **data}
     path = (out_dir or access_dir()) / f"{access_id}.json"

@@ -23,6 +23,7 @@ import secrets
 from pathlib import Path
 
 from orchestration import settings
+from orchestration.extract.contracts import contracts
 
 CONSENT_PURPOSES = ("email_marketing", "ads", "analytics")
 
@@ -58,6 +59,12 @@ def snapshot_path() -> Path:
     return settings.cdw_home() / "analytics.duckdb"
 
 
+def dbt_manifest_path() -> Path:
+    """dbt's manifest of the last parse (where orchestration/defs/dbt/project.py has dbt write it):
+    the snapshot reads its `meta: {pii: true}` tags."""
+    return settings.DBT_PROJECT_DIR / os.environ.get("CDW_DBT_TARGET_PATH", "target") / "manifest.json"
+
+
 def snapshot_schemas() -> list[str]:
     return [s.strip() for s in os.environ.get("CDW_SNAPSHOT_SCHEMAS", "marts").split(",") if s.strip()]
 
@@ -73,8 +80,6 @@ def retention_days(source: str) -> int | None:
     """Days raw rows of `source` are kept (by the contract's `retention.by` time, counted back from
     the source's newest row): `retention:` in sources.yml, overridden by CDW_RETENTION_<SOURCE>_DAYS.
     None: the source has no retention (no event time to measure age by)."""
-    from orchestration.extract.contracts import contracts
-
     contract = contracts().get(source)
     if contract is None or contract.retention_by is None:
         return None

@@ -26,34 +26,32 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from orchestration.defs.exports.crm import CrmClient, CrmError, crm_writeback_state, forget
+from cryptography.fernet import Fernet
+
 from orchestration.files import atomic_write_bytes
 from orchestration.governance import audit
 from orchestration.governance.config import governance_dir
+from orchestration.governance.ledger import erasure_key
 
 GDPR_DELETE_PATH = "/crm/v3/objects/contacts/gdpr-delete"
 URL_ENV, TOKEN_ENV = "CDW_CRM_API_URL", "CDW_CRM_API_TOKEN"
 
 
-def crm_api_client(**options) -> CrmClient | None:
-    """The CRM API client when CRM API mode is configured (read at call time), else None."""
-    url = os.environ.get(URL_ENV, "").strip()
-    return CrmClient(url, os.environ.get(TOKEN_ENV, ""), **options) if url else None
+def api_configured() -> bool:
+    """CRM API mode is configured (read at call time): erasures queue their CRM contacts."""
+    return bool(os.environ.get(URL_ENV, "").strip())
 
 
 def queue_path() -> Path:
     return governance_dir() / "crm_deletions.json"
 
 
-def _fernet():
-    from cryptography.fernet import Fernet
-
-    from orchestration.governance.erasure import erasure_key
-
+def _fernet() -> Fernet:
     derived = hmac.new(erasure_key(), b"cdw crm deletion queue", hashlib.sha256).digest()
     return Fernet(base64.urlsafe_b64encode(derived))
 
@@ -91,15 +89,14 @@ def enqueue(erasure_id: str, contact_ids: set[str]) -> int:
     return len(contact_ids)
 
 
-def _error(exc: CrmError) -> str:
-    # the CRM's message may echo the contact: only the status goes to the queue, audit and logs
-    return f"HTTP {exc.status}" if exc.status else "CRM unreachable"
-
-
-def process(client: CrmClient, run_id: str | None = None) -> dict:
-    """Send the GDPR delete of every queued contact. Deleted contacts leave the queue (and the
-    write-back state: nothing left to write to); an erasure leaves it when all its contacts are
-    gone. Stops at the first failure (the CRM is down or refusing): the rest stays pending."""
+def process(delete_contact: Callable[[str], str | None], run_id: str | None = None,
+            on_deleted: Callable[[set[str]], None] = lambda contact_ids: None) -> dict:
+    """Delete every queued contact at the CRM with `delete_contact(contact_id)`, which returns
+    None once the contact is gone (deleted now, or already) and otherwise why not, without any
+    identifier (e.g. "HTTP 503"). Deleted contacts leave the queue (`on_deleted` is told, e.g.
+    to drop them from the write-back state: nothing left to write to); an erasure leaves it when
+    all its contacts are gone. Stops at the first failure (the CRM is down or refusing): the
+    rest stays pending."""
     f = _fernet()
     deleted_contacts, completed, error = 0, [], None
     with _locked_queue() as queue:
@@ -113,15 +110,12 @@ def process(client: CrmClient, run_id: str | None = None) -> dict:
                     remaining.append(sealed)
                     continue
                 contact_id = f.decrypt(sealed.encode()).decode()
-                try:
-                    client.post(GDPR_DELETE_PATH, {"objectId": contact_id})
-                except CrmError as exc:
-                    if exc.status != 404:  # 404: already deleted at the CRM
-                        error = _error(exc)
-                        remaining.append(sealed)
-                        continue
+                error = delete_contact(contact_id)
+                if error is not None:
+                    remaining.append(sealed)
+                    continue
                 done.add(contact_id)
-            forget(crm_writeback_state(), done)
+            on_deleted(done)
             deleted_contacts += len(done)
             entry["sealed_contacts"] = remaining
             entry["last_error"] = error if remaining else None
@@ -136,4 +130,4 @@ def process(client: CrmClient, run_id: str | None = None) -> dict:
         still = {eid: len(e["sealed_contacts"]) for eid, e in queue.items()}
     return {"deleted_contacts": deleted_contacts, "erasures_completed": len(completed),
             "erasures_pending": len(still), "contacts_pending": sum(still.values()),
-            "error": error, "retries": client.retries}
+            "error": error}

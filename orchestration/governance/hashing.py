@@ -14,6 +14,9 @@ https://developers.facebook.com/docs/marketing-api/conversions-api/parameters/cu
   phone  digits only, with country code, no "+" and no leading zeros;
          e.g. US (650)555-1212 -> 16505551212
 Both: SHA-256 of the UTF-8 bytes, lowercase hex.
+
+Phones are read by the project's one phone normalization (orchestration/identifiers/phone.py,
+libphonenumber, valid numbers only), so an audience hashes the numbers identity linked on.
 """
 
 from __future__ import annotations
@@ -21,30 +24,12 @@ from __future__ import annotations
 import hashlib
 import re
 
-import phonenumbers
-
-GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
+from orchestration.identifiers import email as emails
+from orchestration.identifiers.phone import to_e164
 
 
 def sha256_hex(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
-
-
-def to_e164(phone: str | None, default_region: str | None = "US") -> str | None:
-    """A phone in E.164 (+<country><number>), or None when it is not a possible number."""
-    if phone is None or not str(phone).strip():
-        return None
-    text = str(phone).strip()
-    digits = re.sub(r"[^0-9+]", "", text)
-    if digits.startswith("00"):  # the international dialling prefix most of the world writes
-        text = "+" + digits[2:]
-    try:
-        parsed = phonenumbers.parse(text, None if text.startswith("+") else (default_region or "US"))
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def google_email(email: str | None) -> str | None:
@@ -54,7 +39,7 @@ def google_email(email: str | None) -> str | None:
     if "@" not in e:
         return None
     local, _, domain = e.rpartition("@")
-    if domain in GMAIL_DOMAINS:
+    if emails.is_gmail(domain):
         local = local.replace(".", "")
     return f"{local}@{domain}" if local and domain else None
 

@@ -18,13 +18,18 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from functools import cache
 from pathlib import Path
 
-import duckdb
-
 from orchestration import settings
-from orchestration.governance.config import pseudonymization_key, snapshot_path, snapshot_pii_mode, snapshot_schemas
+from orchestration.governance.config import (
+    dbt_manifest_path,
+    pseudonymization_key,
+    snapshot_path,
+    snapshot_pii_mode,
+    snapshot_schemas,
+)
+from orchestration.governance.findings import erased_rows_condition, load_ledger, tables_of
+from orchestration.governance.warehouse import attach_read_only, new_file, sql_literal
 
 # Masked even when no YAML tags them (a model added without its meta must not leak PII)
 PII_COLUMN_NAMES = {
@@ -52,17 +57,11 @@ def pii_columns_from_manifest(manifest_path: Path) -> dict[tuple[str, str], set[
     return out
 
 
-@cache
-def _manifest_path() -> Path:
-    from orchestration.defs.dbt.project import dbt_project
-
-    return Path(dbt_project().manifest_path)
-
-
-def pii_columns() -> dict[tuple[str, str], set[str]]:
+def pii_columns(manifest_path: Path | None = None) -> dict[tuple[str, str], set[str]]:
+    """The tags of the dbt manifest (the one the run built with, by default dbt's target)."""
     try:
-        return pii_columns_from_manifest(_manifest_path())
-    except Exception:  # no dbt project available: the name safety net still applies
+        return pii_columns_from_manifest(manifest_path or dbt_manifest_path())
+    except (OSError, ValueError):  # no readable manifest: the name safety net still applies
         return {}
 
 
@@ -70,12 +69,12 @@ def _q(ident: str) -> str:
     return '"' + ident.replace('"', '""') + '"'
 
 
-def publish(warehouse: Path | None = None, target: Path | None = None) -> dict:
+def publish(warehouse: Path | None = None, target: Path | None = None, manifest_path: Path | None = None) -> dict:
     """Build the snapshot from the warehouse and swap it in atomically. Returns what it holds."""
     wh = warehouse or settings.warehouse_path()
     target = target or snapshot_path()
     mode = snapshot_pii_mode()
-    tagged = pii_columns()
+    tagged = pii_columns(manifest_path)
     key = pseudonymization_key()
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
@@ -83,11 +82,11 @@ def publish(warehouse: Path | None = None, target: Path | None = None) -> dict:
     tmp.unlink()  # DuckDB creates the file itself
     tables, masked = {}, []
     try:
-        with duckdb.connect(str(tmp)) as con:
-            con.execute(f"ATTACH {_lit(str(wh))} AS wh (READ_ONLY)")
+        with new_file(tmp) as con:
+            attach_read_only(con, wh, "wh")
             # a TEMP macro: the secret never lands in the published file
             con.execute("CREATE OR REPLACE TEMP MACRO cdw_mask(v) AS CASE WHEN v IS NULL THEN NULL ELSE "
-                        f"'pii_' || left(sha256({_lit(key)} || CAST(v AS VARCHAR)), 16) END")
+                        f"'pii_' || left(sha256({sql_literal(key)} || CAST(v AS VARCHAR)), 16) END")
             for schema in snapshot_schemas():
                 rels = con.execute(
                     "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'wh' AND table_schema = ? "
@@ -119,25 +118,19 @@ def publish(warehouse: Path | None = None, target: Path | None = None) -> dict:
     return {"path": str(target), "tables": tables, "pii_mode": mode, "masked_columns": sorted(masked)}
 
 
-def _lit(s: str) -> str:
-    return "'" + s.replace("'", "''") + "'"
-
-
 def rewrite_without(path: Path, key: bytes, tomb: set[str]) -> int:
     """Copy the snapshot without the rows that hold a tombstoned identifier and swap it in; left
     alone when no row does. The rows are found in DuckDB, one pass per table, like the erasure scan
-    finds them (orchestration/governance/erasure.py). Returns the rows removed."""
-    from orchestration.governance.erasure import erased_rows_condition, tables_of, load_ledger
-
+    finds them (orchestration/governance/findings.py). Returns the rows removed."""
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()
     removed = 0
     try:
-        with duckdb.connect(str(tmp)) as con:
+        with new_file(tmp) as con:
             params = load_ledger(con, key, tomb)
-            con.execute(f"ATTACH {_lit(str(path))} AS old (READ_ONLY)")
+            attach_read_only(con, path, "old")
             conds = {(schema, table): erased_rows_condition(con, f"old.{_q(schema)}.{_q(table)}", schema, table,
                                                             columns, params)
                      for (schema, table), columns in tables_of(con, "old").items()}

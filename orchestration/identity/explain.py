@@ -8,15 +8,13 @@ weights: prior, then every comparison's level and weight), what the guardrails r
 
 from __future__ import annotations
 
-from orchestration.identity.phones import to_e164
+from orchestration.identifiers import email as emails
+from orchestration.identifiers.phone import to_e164
 
 
 def _email_key(value: str) -> str:
-    email = value.strip().lower()
-    local, _, domain = email.partition("@")
-    if domain in ("gmail.com", "googlemail.com"):
-        return local.split("+", 1)[0].replace(".", "") + "@gmail.com"
-    return email
+    """The email node identity made of this address (orchestration/identifiers/email.py)."""
+    return emails.match_key(emails.normalize(value) or value.strip().lower())
 
 
 def find_customers(con, value: str) -> tuple[str, list[str]]:

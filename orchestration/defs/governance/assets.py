@@ -1,11 +1,15 @@
-"""Governance assets: the analyst snapshot (published only after the gate) and the erasure check
-that runs after every export."""
+"""Governance assets: the analyst snapshot (published only after the gate), the erasure check
+that runs after every export, and the GDPR delete of erased people at the CRM."""
 
+import os
+from pathlib import Path
 
 import dagster as dg
 
 from orchestration.defs.dbt.assets import warehouse_dbt_models
+from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.exports.assets import export_assets
+from orchestration.defs.exports.crm import CrmClient, CrmError, crm_writeback_state, forget
 from orchestration.defs.quality.checks import behind_the_whole_gate
 from orchestration.governance import audit, config, crm_erasure, erasure, snapshot
 
@@ -24,7 +28,7 @@ MART_KEYS = sorted((k for k in warehouse_dbt_models.keys if k.path[0] == "marts"
     kinds={"duckdb"},
 )
 def analyst_snapshot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    result = snapshot.publish()
+    result = snapshot.publish(manifest_path=Path(dbt_project().manifest_path))
     audit.record("snapshot_publish", target="analytics.duckdb", rows=sum(result["tables"].values()),
                  run_id=context.run.run_id, pii_mode=result["pii_mode"])
     return dg.MaterializeResult(metadata={
@@ -63,6 +67,26 @@ def erasure_verification(context: dg.AssetExecutionContext) -> dg.MaterializeRes
                                           "status": "no erased identifier anywhere"})
 
 
+def crm_api_client() -> CrmClient | None:
+    """The CRM API client when CRM API mode is configured (read at call time), else None."""
+    if not crm_erasure.api_configured():
+        return None
+    return CrmClient(os.environ[crm_erasure.URL_ENV].strip(), os.environ.get(crm_erasure.TOKEN_ENV, ""))
+
+
+def gdpr_delete(client: CrmClient):
+    """HubSpot's GDPR delete of one contact: None once it is gone (a 404 means already deleted),
+    else the HTTP status - never the CRM's message, which may echo the contact."""
+    def delete(contact_id: str) -> str | None:
+        try:
+            client.post(crm_erasure.GDPR_DELETE_PATH, {"objectId": contact_id})
+        except CrmError as exc:
+            if exc.status != 404:
+                return f"HTTP {exc.status}" if exc.status else "CRM unreachable"
+        return None
+    return delete
+
+
 @dg.asset(
     key=["governance", "crm_erasure"],
     group_name="governance",
@@ -74,7 +98,7 @@ def erasure_verification(context: dg.AssetExecutionContext) -> dg.MaterializeRes
 )
 def crm_erasure_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     queued = crm_erasure.pending()
-    client = crm_erasure.crm_api_client()
+    client = crm_api_client()
     if client is None:
         if queued:
             raise dg.Failure(f"{len(queued)} CRM deletion(s) of erased people are queued but CRM API mode is not "
@@ -83,7 +107,9 @@ def crm_erasure_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult
                                               "erasures_pending": 0})
     if not queued:
         return dg.MaterializeResult(metadata={"status": "nothing to delete", "erasures_pending": 0})
-    result = crm_erasure.process(client, run_id=context.run.run_id)
+    result = crm_erasure.process(gdpr_delete(client), run_id=context.run.run_id,
+                                 on_deleted=lambda contact_ids: forget(crm_writeback_state(), contact_ids))
+    result["retries"] = client.retries
     if result["erasures_pending"]:
         raise dg.Failure(
             f"CRM GDPR delete pending for {result['erasures_pending']} erasure(s) "

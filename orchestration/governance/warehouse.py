@@ -1,0 +1,51 @@
+"""How governance code opens DuckDB: one place for the connections erasure, access, the scan,
+the snapshot and compaction open (a read-only view of the warehouse that says "busy" in words
+when a run holds its lock, a private in-memory database to attach files to, a new file).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from orchestration.governance.ledger import ErasureError
+
+
+def sql_literal(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+@contextmanager
+def read_only(path: Path):
+    """A read-only connection to a DuckDB file; ErasureError when a run holds the write lock."""
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        raise ErasureError(
+            f"the warehouse is busy (a run holds the write lock): try again when it ends "
+            f"({str(exc).splitlines()[0][:120]})"
+        ) from None
+    with con:
+        yield con
+
+
+def in_memory() -> duckdb.DuckDBPyConnection:
+    """A private in-memory database (files to read are ATTACHed to it READ_ONLY)."""
+    return duckdb.connect()
+
+
+def new_file(path: Path) -> duckdb.DuckDBPyConnection:
+    """A connection to a database file being built (a snapshot, a compacted copy)."""
+    return duckdb.connect(str(path))
+
+
+def attach_read_only(con, path: Path, alias: str) -> None:
+    con.execute(f"ATTACH {sql_literal(str(path))} AS {alias} (READ_ONLY)")
+
+
+def has_table(con, schema: str, table: str) -> bool:
+    return con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+    ).fetchone()[0] > 0
