@@ -133,14 +133,17 @@ def test_shared_devices_and_family_phones_do_not_merge_strangers(hard):
     for record_key, anonymous_id in devices:
         if truth.get(("web_visitors", anonymous_id), "").startswith("DEVICE-"):
             assert sizes[record_key] == 1
-    # a phone on records of different people (family, switchboard) never joins them
-    vetoed = _sql(warehouse, """select p.record_key_left, p.record_key_right, l.customer_id, r.customer_id
-        from intermediate.int_identity_match_pairs as p
-        inner join intermediate.int_identity_components as l on p.record_key_left = l.record_key
-        inner join intermediate.int_identity_components as r on p.record_key_right = r.record_key
-        where p.is_vetoed and p.phone_level = 'same'""")
-    assert vetoed, "hard mode plants family phones"
-    assert all(left != right for _, _, left, right in vetoed)
+    # a phone on records of different people (family, switchboard) never joins them: the guardrail
+    # refuses it as an edge, and probabilistic matching does not weigh it (matchable_records_sql)
+    refused = _sql(warehouse, """select i.source, i.source_record_id, c.customer_id
+        from intermediate.int_identity_record_identifiers as i
+        inner join intermediate.int_identity_components as c on i.record_key = c.record_key
+        where i.identifier_type = 'phone' and i.suppression_reason like 'conflicting%'""")
+    assert refused, "hard mode plants family phones"
+    people_per_customer: dict[str, set] = {}
+    for source, record_id, customer_id in refused:
+        people_per_customer.setdefault(customer_id, set()).add(truth[(source, record_id)])
+    assert len(people_per_customer) >= 2 and all(len(p) == 1 for p in people_per_customer.values())
 
 
 def test_typod_duplicate_without_shared_identifier_is_merged_probabilistically(hard):
@@ -243,6 +246,8 @@ def test_cdw_explain_prints_records_edges_and_refusals(hard, capsys):
         assert main(["explain", pair[1]]) == 0
         out = capsys.readouterr().out
         assert pair[0] in out and "joined by probabilistic matches" in out and "p=" in out
+        # the waterfall: the prior, every comparison's level and weight, the total
+        assert "prior" in out and "date_of_birth" in out and "= match weight" in out
         phone = _sql(warehouse, """select identifier_value from intermediate.int_identity_record_identifiers
                                    where identifier_type = 'phone' and suppression_reason like 'conflicting%' limit 1""")[0][0]
         assert main(["explain", phone]) == 0
