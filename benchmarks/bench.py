@@ -8,6 +8,8 @@ For each scale, in one process tree and one sitting:
   3. incremental  one new day of web events + 1% changed CRM contacts, then the pipeline again;
                   then once more with nothing new (the warehouse build skips: what an idle scheduled run costs)
   4. dbt build    `dbt build` alone on the same warehouse (orchestration overhead = full - extract - dbt - ...)
+Then the FEBRL section (benchmarks/febrl.py): FEBRL3 and FEBRL4 without soc_sec_id through `cdw run`,
+pairwise precision / recall / F1 beside Splink's documented FEBRL model on the same records.
 
 Results: a table on stdout, benchmarks/results/<timestamp>.{json,md} (not committed).
 Generated sources are cached in $CDW_BENCH_HOME (default .bench/) between runs.
@@ -346,6 +348,7 @@ def main(argv=None) -> int:
     parser.add_argument("--scales", default="S,M", help="comma list of S, M, L (default S,M)")
     parser.add_argument("--no-erasure", action="store_true", help="skip the erasure figures (minutes at L)")
     parser.add_argument("--home", default=os.environ.get("CDW_BENCH_HOME", str(REPO / ".bench")))
+    parser.add_argument("--no-febrl", action="store_true", help="skip the FEBRL identity section")
     args = parser.parse_args(argv)
     root = Path(args.home).resolve()
     scales = [s.strip().upper() for s in args.scales.split(",") if s.strip()]
@@ -354,12 +357,18 @@ def main(argv=None) -> int:
         parser.error(f"unknown scale(s) {bad}; choose from {list(SCALES)}")
     results = [bench_scale(s, SCALES[s], root, erasure=not args.no_erasure) for s in scales]
     table = markdown(results)
+    febrl_rows = []
+    if not args.no_febrl:
+        from benchmarks import febrl
+
+        febrl_rows = febrl.bench()
+        table += "\n\n## Identity on FEBRL (without soc_sec_id)\n\n" + febrl.markdown(febrl_rows)
     print("\n" + table)
     out = REPO / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     meta = {"when": stamp, "cpu_count": os.cpu_count(), "python": sys.version.split()[0]}
-    (out / f"{stamp}.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    (out / f"{stamp}.json").write_text(json.dumps({"meta": meta, "results": results, "febrl": febrl_rows}, indent=2))
     (out / f"{stamp}.md").write_text(f"# Benchmark {stamp}\n\n{table}\n")
     print(f"\nwritten: {out / (stamp + '.json')} and .md")
     return 0 if all(r["full"]["ok"] and r["incremental"]["ok"] and r["nothing_new"]["ok"] for r in results) else 1

@@ -23,7 +23,7 @@ from conftest import use_home
 REPO = Path(__file__).resolve().parent.parent
 HARD_PEOPLE = 500
 HARD_SEED = 5
-IDENTITY_MODELS = ["int_identity_records", "int_identity_record_identifiers",
+IDENTITY_MODELS = ["int_identity_records", "int_identity_custom_identifiers", "int_identity_record_identifiers",
                    "int_identity_edges", "int_identity_match_pairs", "int_identity_components", "customer_merges"]
 
 
@@ -41,8 +41,8 @@ def _ids(warehouse: Path) -> dict[str, str]:
     return dict(_sql(warehouse, "select record_key, customer_id from intermediate.int_identity_components"))
 
 
-def _dbt_run(warehouse: Path, target: Path, models: list[str]) -> None:
-    env = {**os.environ, "CDW_WAREHOUSE": str(warehouse)}
+def _dbt_run(warehouse: Path, target: Path, models: list[str], env_extra: dict | None = None) -> None:
+    env = {**os.environ, "CDW_WAREHOUSE": str(warehouse), **(env_extra or {})}
     dbt = Path(sys.executable).parent / "dbt"
     proc = subprocess.run([str(dbt), "run", "--project-dir", str(REPO / "dbt_project"), "--profiles-dir",
                            str(REPO / "dbt_project"), "--target-path", str(target), "--select", *models],
@@ -133,14 +133,17 @@ def test_shared_devices_and_family_phones_do_not_merge_strangers(hard):
     for record_key, anonymous_id in devices:
         if truth.get(("web_visitors", anonymous_id), "").startswith("DEVICE-"):
             assert sizes[record_key] == 1
-    # a phone on records of different people (family, switchboard) never joins them
-    vetoed = _sql(warehouse, """select p.record_key_left, p.record_key_right, l.customer_id, r.customer_id
-        from intermediate.int_identity_match_pairs as p
-        inner join intermediate.int_identity_components as l on p.record_key_left = l.record_key
-        inner join intermediate.int_identity_components as r on p.record_key_right = r.record_key
-        where p.is_vetoed and p.phone_level = 'same'""")
-    assert vetoed, "hard mode plants family phones"
-    assert all(left != right for _, _, left, right in vetoed)
+    # a phone on records of different people (family, switchboard) never joins them: the guardrail
+    # refuses it as an edge, and probabilistic matching does not weigh it (matchable_records_sql)
+    refused = _sql(warehouse, """select i.source, i.source_record_id, c.customer_id
+        from intermediate.int_identity_record_identifiers as i
+        inner join intermediate.int_identity_components as c on i.record_key = c.record_key
+        where i.identifier_type = 'phone' and i.suppression_reason like 'conflicting%'""")
+    assert refused, "hard mode plants family phones"
+    people_per_customer: dict[str, set] = {}
+    for source, record_id, customer_id in refused:
+        people_per_customer.setdefault(customer_id, set()).add(truth[(source, record_id)])
+    assert len(people_per_customer) >= 2 and all(len(p) == 1 for p in people_per_customer.values())
 
 
 def test_typod_duplicate_without_shared_identifier_is_merged_probabilistically(hard):
@@ -230,6 +233,46 @@ def test_incremental_run_merging_two_profiles_keeps_the_older_id_and_logs_it(har
     assert all(after[k] == v for k, v in ids.items() if k not in (a_key, b_key))
 
 
+def test_a_declared_custom_identifier_joins_two_records(hard, tmp_path):
+    import yaml
+
+    warehouse = tmp_path / "custom.duckdb"
+    shutil.copy(hard / "warehouse.duckdb", warehouse)
+    # a lone CRM contact, and a new contact with the same name but no email, phone, date of birth or
+    # address - nothing the graph or the matcher could join them by - carrying the same national id
+    a_key, a_id, first, last = _sql(warehouse, """
+        select r.record_key, r.source_record_id, r.first_name, r.last_name
+        from intermediate.int_identity_records as r
+        inner join intermediate.int_identity_components as c on r.record_key = c.record_key
+        where c.component_size = 1 and r.source = 'crm_contacts' and r.first_name is not null and r.last_name is not null
+        order by r.record_key limit 1""")[0]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("alter table raw.crm_contacts add column national_id varchar")
+        con.execute("update raw.crm_contacts set national_id = '123-45-6789' where hs_object_id = ?", [a_id])
+        row = dict(con.execute("select * from raw.crm_contacts where hs_object_id = ? limit 1", [a_id]).df().iloc[0])
+        row.update(hs_object_id="99999998", email=None, phone=None, mobilephone=None, date_of_birth=None, address=None,
+                   zip=None, city=None, company=None, associatedcompanyid=None, national_id=" 123 45 6789 ",
+                   firstname=first, lastname=last, _line=3)
+        con.execute(f"insert into raw.crm_contacts ({', '.join(row)}) values ({', '.join('?' * len(row))})",
+                    [None if isinstance(v, float) and v != v else v for v in row.values()])
+    spec = yaml.safe_load((REPO / "orchestration/sources.yml").read_text())
+    contacts = spec["sources"]["crm_contacts"]
+    contacts["columns"].append("national_id")
+    contacts["identity_identifiers"] = {"national_id": "national_id"}
+    sources = tmp_path / "sources.yml"
+    sources.write_text(yaml.safe_dump(spec))
+    _dbt_run(warehouse, tmp_path / "target", ["stg_crm__contacts", *IDENTITY_MODELS], {"CDW_SOURCES_FILE": str(sources)})
+    ids = _ids(warehouse)
+    assert ids["crm_contacts:99999998"] == ids[a_key]
+    edges = _sql(warehouse, """select record_key from intermediate.int_identity_edges
+                               where identifier_node = 'national_id:123456789' order by 1""")
+    assert [e[0] for e in edges] == sorted([a_key, "crm_contacts:99999998"])
+    # without the declaration the two stay apart
+    _dbt_run(warehouse, tmp_path / "target", IDENTITY_MODELS)
+    ids = _ids(warehouse)
+    assert ids["crm_contacts:99999998"] != ids[a_key]
+
+
 def test_cdw_explain_prints_records_edges_and_refusals(hard, capsys):
     from orchestration.cli import main
 
@@ -243,8 +286,14 @@ def test_cdw_explain_prints_records_edges_and_refusals(hard, capsys):
         assert main(["explain", pair[1]]) == 0
         out = capsys.readouterr().out
         assert pair[0] in out and "joined by probabilistic matches" in out and "p=" in out
-        phone = _sql(warehouse, """select identifier_value from intermediate.int_identity_record_identifiers
-                                   where identifier_type = 'phone' and suppression_reason like 'conflicting%' limit 1""")[0][0]
+        # the waterfall: the prior, every comparison's level and weight, the total
+        assert "prior" in out and "date_of_birth" in out and "= match weight" in out
+        # a refused family phone whose people stayed apart (a refusal on a typo'd name may still be
+        # one person, whom the matcher then joins)
+        phone = _sql(warehouse, """select i.identifier_value from intermediate.int_identity_record_identifiers as i
+                                   inner join intermediate.int_identity_components as c on i.record_key = c.record_key
+                                   where i.identifier_type = 'phone' and i.suppression_reason like 'conflicting%'
+                                   group by 1 having count(distinct c.customer_id) >= 2 order by 1 limit 1""")[0][0]
         assert main(["explain", phone]) == 0
         out = capsys.readouterr().out
         assert "conflicting" in out and out.count("\ncustomer cus_") >= 2

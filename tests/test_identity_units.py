@@ -4,14 +4,13 @@ pairwise accuracy, the customer-id registry (stable ids, oldest survives, merges
 from __future__ import annotations
 
 import importlib.util
-import random
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.identity import matching, registry
+from orchestration.identity import registry
 from orchestration.identity.accuracy import pairwise
 from orchestration.identity.explain import _email_key
 from orchestration.identity.graph import component_labels, derive_customer_id
@@ -167,68 +166,3 @@ def test_empty_inputs_give_empty_outputs(tmp_path):
         out, merges = registry.assign(con, _records({}))
         assert out.empty and merges.empty
         assert con.execute("select records, customers from identity_registry.runs").fetchall() == [(0, 0)]
-
-
-# ---- probabilistic matching on a hand-made population -------------------------------------
-
-def _population(persons: int = 1000) -> tuple[list[dict], list[tuple[str, str]]]:
-    """Two records per person joined by a shared email (the m-training pairs), one in ten with a
-    first-name typo; names from small lists, so namesakes exist as they do in real data."""
-    rng = random.Random(7)
-    firsts = [a + b for a in ("ann", "bert", "carl", "dora", "emil", "fay", "gus", "hugo", "ida", "jon")
-              for b in ("a", "ie", "o", "us", "el")]
-    lasts = [a + b for a in ("berg", "cole", "dunn", "frost", "grant", "holm", "ivers", "keller", "lund", "moss")
-             for b in ("", "son", "man", "er", "ley")]
-    rows, edges = [], []
-    for i in range(persons):
-        first, last, postcode = rng.choice(firsts), rng.choice(lasts), f"{rng.randrange(100000):05d}"
-        for k in range(2):
-            key = f"crm_contacts:{i}-{k}"
-            typo = k == 1 and i % 10 == 0
-            rows.append(_match_record(key, first + "h" if typo else first, last, postcode, f"+1415{i:07d}"))
-            edges.append((key, f"email:{i}@example.com"))
-    return rows, edges
-
-
-def _match_record(key, first, last, postcode, phone) -> dict:
-    return dict(record_key=key, source=key.split(":")[0], first_name_key=first, last_name_key=last,
-                crm_company_id=None, company_name=None, postal_code=postcode, address=None,
-                date_of_birth=None, phone_e164=phone, secondary_phone_e164=None)
-
-
-def _match(rows, edges, verdicts) -> tuple[pd.DataFrame, float]:
-    records = pd.DataFrame(rows).astype({"crm_company_id": "Int64", "date_of_birth": "datetime64[ns]"})
-    edges = pd.DataFrame(edges, columns=["record_key", "identifier_node"])
-    labels = component_labels(records["record_key"], edges["record_key"], edges["identifier_node"])
-    with duckdb.connect() as con:
-        con.register("records", records)
-        con.register("verdicts", pd.DataFrame(verdicts, columns=["record_key", "suppression_reason"]))
-        matching.prepare_records(con, matching.matchable_records_sql("records", "verdicts"),
-                                 pd.DataFrame({"record_key": records["record_key"], "component": labels}))
-        matching.block(con, 50)
-        weights, prior = matching.train(con, 50000)
-        matching.score(con, weights, prior, 0.999)
-        pairs = con.execute("select * from match_scored").df()
-    return pairs.set_index(["record_key_left", "record_key_right"]), prior
-
-
-def test_matching_keeps_namesakes_and_shared_devices_apart_and_merges_a_typo():
-    rows, edges = _population()
-    rows += [
-        # namesakes in one postcode with different phones: two people (once merged: the prior
-        # came from blocked pairs, which already agree on name and postcode, and was capped at 0.5)
-        _match_record("crm_contacts:n1", "maria", "garcia", "33155", "+17735550001"),
-        _match_record("crm_contacts:n2", "maria", "garcia", "33155", "+17735550002"),
-        # a typo'd duplicate sharing phone and postcode but no identifier: one person
-        _match_record("crm_contacts:t1", "jonathan", "smithson", "94110", "+14155550003"),
-        _match_record("email_members:t2", "jonathon", "smithson", "94110", "+14155550003"),
-        # a family laptop that last identified as person 0: no one's (it was matched to person 0)
-        _match_record("web_visitors:laptop", rows[0]["first_name_key"], rows[0]["last_name_key"], None,
-                      rows[0]["phone_e164"]),
-    ]
-    pairs, prior = _match(rows, edges, [("web_visitors:laptop", "shared_device: identified as 2 emails")])
-    assert not pairs.loc[("crm_contacts:n1", "crm_contacts:n2"), "is_match"]
-    assert pairs.loc[("crm_contacts:t1", "email_members:t2"), "is_match"]
-    assert "web_visitors:laptop" not in {key for pair in pairs.index for key in pair}
-    # the prior is the chance two random records are one person: 1,000 joined pairs of 2,005 records
-    assert prior == pytest.approx(1001 / (2004 * 2003 / 2 + 2))

@@ -3,6 +3,9 @@
     rows with suppression_reason NULL become edges (int_identity_edges); the others stay here
     so every non-merge is explainable.
 
+    Identifiers: email, phone (and secondary phone), web user id, and the custom identifiers sources
+    declare in orchestration/sources.yml (int_identity_custom_identifiers).
+
     Guardrails, first match wins (a shared device overrides them all for its own record):
       shared_device   a web visitor that identified as several people (see shared_devices)
       junk            value matches a pattern of seed identity_blocklist (test@test.com, 0000...)
@@ -30,6 +33,17 @@ records as (
 
 ),
 
+{#- identifiers sources declare in orchestration/sources.yml (identity_identifiers: a national id, a
+    loyalty number), of records that exist -#}
+custom_identifiers as (
+
+    select custom.*
+    from {{ ref('int_identity_custom_identifiers') }} as custom
+    inner join records
+        on custom.record_key = records.record_key
+
+),
+
 role_local_parts as (
 
     select * from {{ ref('role_email_local_parts') }}
@@ -47,6 +61,8 @@ record_identifiers as (
         select source, source_record_id, record_key, 'phone', secondary_phone_e164 from records
         union all
         select source, source_record_id, record_key, 'user', user_id from records
+        union all
+        select source, source_record_id, record_key, identifier_type, identifier_value from custom_identifiers
     ) as carried
     where identifier_value is not null
 
