@@ -183,7 +183,7 @@ def test_bad_birth_dates_warn_unparseable_rows_block_and_removing_the_file_clear
     assert out.blocking
     rate = {e.column: e for e in out.failed}["worst_delivery_quarantine_rate"]
     assert rate.observed == pytest.approx(0.3)
-    assert "file=crm/contacts/no_ids.csv" in rate.samples[0] and "to_clear=re-deliver the file fixed" in rate.samples[0]
+    assert "file=crm/contacts/no_ids.csv" in rate.samples[0] and "or remove it from landing" in rate.samples[0]
 
     (landing / "crm/contacts/no_ids.csv").unlink()
     with duckdb.connect(str(warehouse)) as con:
