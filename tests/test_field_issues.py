@@ -175,22 +175,38 @@ def test_bad_birth_dates_warn_unparseable_rows_block_and_removing_the_file_clear
     assert set(warned) == {"worst_delivery_field_issue_rate"} and warned["worst_delivery_field_issue_rate"].severity == "warning"
     assert warned["worst_delivery_field_issue_rate"].observed == pytest.approx(0.3)
 
-    bad = [["" if i < 3 else str(100 + i), "P", f"N{i}", f"q{i}@x.com", "", "2024-01-01", "2024-01-02"] for i in range(10)]
-    write_csv(landing / "crm/contacts/no_ids.csv", CONTACT_HEADER, bad)
+    good = [[str(100 + i), "P", f"N{i}", f"q{i}@x.com", "", "2024-01-01", "2024-01-02"] for i in range(7)]
+    (landing / "crm/contacts/no_ids.csv").write_text(  # 3 of 10 rows cannot be parsed
+        "".join(write_csv(landing / "tmp.csv", CONTACT_HEADER, good).read_text()) + 'x;y;z\n"unterminated,1\n1,2\n')
+    (landing / "tmp.csv").unlink()
     with duckdb.connect(str(warehouse)) as con:
         load_source(con, contracts()["crm_contacts"], landing)
     out = _gate(warehouse)
     assert out.blocking
     rate = {e.column: e for e in out.failed}["worst_delivery_quarantine_rate"]
     assert rate.observed == pytest.approx(0.3)
-    assert "file=crm/contacts/no_ids.csv" in rate.samples[0] and "to_clear=re-deliver the file fixed" in rate.samples[0]
+    assert "file=crm/contacts/no_ids.csv" in rate.samples[0] and "or remove it from landing" in rate.samples[0]
 
     (landing / "crm/contacts/no_ids.csv").unlink()
     with duckdb.connect(str(warehouse)) as con:
         load_source(con, contracts()["crm_contacts"], landing)
         assert con.execute("SELECT count(*) FROM raw.crm_contacts WHERE _file = 'crm/contacts/no_ids.csv'").fetchone() == (7,)
+        assert con.execute("SELECT count(*) FROM quarantine.rejected_rows WHERE reason LIKE 'unparseable CSV row%'").fetchone() == (3,)
     out = _gate(warehouse)
     assert not out.blocking  # the delivery left landing: no longer judged (what loaded stays)
+
+
+def test_the_run_summary_counts_field_issues_and_records_timed_by_their_delivery(landing, con):
+    from orchestration.extract.loader import summary_lines
+
+    write_csv(landing / "crm/contacts/a.csv", CONTACT_HEADER, [
+        ["1", "Ann", "Lee", "ann@x.com", "1986-08-96", "", ""],   # no times: the delivery time stands in
+        ["2", "Bob", "Ray", "bob@", "", "2024-01-01", "2024-01-02"],
+    ])
+    load_source(con, contracts()["crm_contacts"], landing)
+    assert summary_lines(con) == [
+        "Field issues (loaded as NULL, rows kept; quarantine.field_issues): crm_contacts.date_of_birth=1, crm_contacts.email=1",
+        "Delivery time stands in for a missing created/modified time: crm_contacts=1"]
 
 
 def test_the_plain_email_pattern_only_clears_addresses_email_validator_accepts():

@@ -64,7 +64,7 @@ def test_a_file_still_being_written_waits_until_it_is_stable(landing, con, monke
         for line in lines[200:]:
             with path.open("a") as fh:
                 fh.write(line)
-            time.sleep(0.002)
+            time.sleep(0.005)
 
     t = threading.Thread(target=writer)
     t.start()

@@ -140,8 +140,7 @@ def test_quarantine_rate_per_delivery_fails_until_a_good_delivery_follows(wareho
     rate = bad["expect_column_max_to_be_between(worst_delivery_quarantine_rate)"]
     assert out.blocking and rate.observed == pytest.approx(0.1)
     assert rate.samples == ["file=crm/contacts/bad_batch.csv, rows_read=20, rows_quarantined=2, quarantine_rate=0.1, "
-                            "to_clear=re-deliver the file fixed under the same name (its rows are replaced) "
-                            "or remove it from landing"]
+                            "to_clear=re-deliver it fixed under the same name, or remove it from landing"]
     monkeypatch.setenv("CDW_GATE_MAX_QUARANTINE_RATE", "0.2")  # configurable threshold
     assert validate_table(module, warehouse).success
     monkeypatch.delenv("CDW_GATE_MAX_QUARANTINE_RATE")

@@ -20,6 +20,7 @@ from orchestration.governance.findings import LEDGER_TOKENS_SQL, keyed_sql, load
 from orchestration.governance.forms import EMAIL_RE, region, tokens
 from orchestration.governance.ledger import KEY_ENV, ErasureError, key_or_none, keyed, ledger_digest, load_tombstones
 from orchestration.governance.warehouse import has_table
+from orchestration.identifiers import phone
 
 
 # Where each raw source carries identifiers (sources.yml `identifiers:`): kind -> SQL
@@ -54,11 +55,10 @@ def _hits(con, key: bytes, tomb: set[str], table: str, kind: str, expr: str, whe
     values = con.execute(
         f"SELECT DISTINCT {expr} AS v, {region_expr or 'NULL'} AS r FROM {table} WHERE {where} AND {expr} IS NOT NULL"
     ).fetchall()
-    hit = set()
-    for v, r in values:
-        if any(keyed(key, t) in tomb for t in tokens(kind, v, region(r))):
-            hit.add(v)
-    return sorted(hit)
+    def tombstoned(e164: str) -> bool:
+        return keyed(key, f"phone:{e164}") in tomb
+
+    return sorted(v for v, r in values if phone.e164_forms(v, region(r), wanted=tombstoned))
 
 
 def _hits_in_duckdb(con, key: bytes, tomb: set[str], table: str, kind: str, expr: str, where: str) -> list[str]:

@@ -26,13 +26,7 @@ CACHE_SIZE = 1 << 20
 UDF_NAME = "phone_e164"
 
 
-def to_e164(raw: str | None, region: str | None = None, default_region: str = DEFAULT_REGION) -> str | None:
-    """E.164 ('+4915123456789') of a typed phone number, or None when it is not a valid number.
-
-    A leading '00' is the international prefix of most countries and is read as '+'; a number
-    without one is national to `region` (the record's ISO2 country), else `default_region`.
-    Extensions ('x12', 'ext. 12') are dropped by the parser.
-    """
+def _parse(raw, region: str) -> phonenumbers.PhoneNumber | None:
     if raw is None:
         return None
     text = str(raw).strip()
@@ -41,19 +35,47 @@ def to_e164(raw: str | None, region: str | None = None, default_region: str = DE
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
-        number = phonenumbers.parse(text, (region or default_region or DEFAULT_REGION).upper())
+        return phonenumbers.parse(text, region.upper())
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
+
+
+def _format(number: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def e164_forms(raw: str | None, region: str | None = None) -> set[str]:
-    """Every E.164 form identity may have given this typed number: read in the record's region
-    (ISO2) and in the default region (dbt's var default_phone_country falls back to it when a
-    record's country is missing or unknown). Erasure tombstones and matches all of them."""
-    return {e for e in (to_e164(raw, region), to_e164(raw, None)) if e}
+def to_e164(raw: str | None, region: str | None = None, default_region: str = DEFAULT_REGION) -> str | None:
+    """E.164 ('+4915123456789') of a typed phone number, or None when it is not a valid number.
+
+    A leading '00' is the international prefix of most countries and is read as '+'; a number
+    without one is national to `region` (the record's ISO2 country), else `default_region`.
+    Extensions ('x12', 'ext. 12') are dropped by the parser.
+    """
+    number = _parse(raw, region or default_region or DEFAULT_REGION)
+    if number is None or not phonenumbers.is_valid_number(number):
+        return None
+    return _format(number)
+
+
+def e164_forms(raw: str | None, region: str | None = None, wanted=None) -> set[str]:
+    """Every E.164 form identity may have given this typed number: `to_e164` read in the record's
+    region (ISO2) and in the default region (dbt's var default_phone_country falls back to it
+    when a record's country is missing or unknown). Erasure tombstones and matches all of them.
+
+    `wanted(e164) -> bool`, when given, keeps only the forms it accepts, and is asked before the
+    validity check: that check costs about as much as the parse, and the E.164 text does not
+    depend on it, so a selective test (is this form in the erasure ledger?) skips most of it."""
+    out = set()
+    for r in {(region or DEFAULT_REGION).upper(), DEFAULT_REGION}:
+        if wanted is None:
+            e164 = _to_e164_cached(raw, r)
+            if e164:
+                out.add(e164)
+            continue
+        number = _parse(raw, r)
+        if number is not None and wanted(e164 := _format(number)) and phonenumbers.is_valid_number(number):
+            out.add(e164)
+    return out
 
 
 _to_e164_cached = functools.lru_cache(maxsize=CACHE_SIZE)(to_e164)
