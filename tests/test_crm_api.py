@@ -6,100 +6,16 @@ from __future__ import annotations
 
 import csv
 import json
-import threading
 from datetime import datetime, timedelta
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import duckdb
 import pytest
 
+from hubspot_fake import TOKEN, FakeHubSpot
+from orchestration.crm_client import CrmError
 from orchestration.extract.contracts import contracts
-from orchestration.extract.hubspot_api import CrmApiError, HubSpotClient, pull_all
+from orchestration.extract.hubspot_api import HubSpotClient, pull_all
 from orchestration.extract.loader import load_source
-
-TOKEN = "test-token"
-
-
-class FakeHubSpot:
-    """In-memory CRM objects served with HubSpot v3 list/search semantics."""
-
-    def __init__(self, objects: dict[str, list[dict]]):
-        self.objects = objects
-        self.lock = threading.Lock()
-        self.calls = 0
-        self.rate_limit_every = 0      # every Nth call answers 429 Retry-After: 0
-        self.error_every = 0           # every Nth call answers 503
-        self.fail_after_pages = None   # (object, n): pages of object after n answer 500 until cleared
-        self.pages_served = {}
-
-    def page(self, obj, rows, after, limit):
-        start = int(after or 0)
-        chunk = rows[start:start + limit]
-        body = {"results": chunk}
-        if start + limit < len(rows):
-            body["paging"] = {"next": {"after": str(start + limit), "link": "..."}}
-        return body
-
-
-def make_handler(api: FakeHubSpot):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def _send(self, code, body=None, headers=None):
-            data = json.dumps(body or {}).encode()
-            self.send_response(code)
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _gate(self, obj) -> bool:
-            if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                self._send(401, {"message": "bad token"})
-                return False
-            with api.lock:
-                api.calls += 1
-                n = api.calls
-                served = api.pages_served.get(obj, 0)
-            if api.rate_limit_every and n % api.rate_limit_every == 0:
-                self._send(429, {"message": "rate limited"}, {"Retry-After": "0"})
-                return False
-            if api.error_every and n % api.error_every == 0:
-                self._send(503, {"message": "try again"})
-                return False
-            if api.fail_after_pages and api.fail_after_pages[0] == obj and served >= api.fail_after_pages[1]:
-                self._send(500, {"message": "backend down"})
-                return False
-            return True
-
-        def do_GET(self):
-            url = urllib.parse.urlparse(self.path)
-            obj = url.path.rstrip("/").split("/")[-1]
-            if not self._gate(obj):
-                return
-            q = dict(urllib.parse.parse_qsl(url.query))
-            rows = sorted(api.objects[obj], key=lambda r: int(r["id"]))
-            api.pages_served[obj] = api.pages_served.get(obj, 0) + 1
-            self._send(200, api.page(obj, rows, q.get("after"), int(q.get("limit", 100))))
-
-        def do_POST(self):
-            obj = self.path.rstrip("/").split("/")[-2]
-            if not self._gate(obj):
-                return
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            f = body["filterGroups"][0]["filters"][0]
-            prop, since = f["propertyName"], f["value"]
-            rows = [r for r in api.objects[obj] if (r["properties"].get(prop) or "") > since]
-            rows.sort(key=lambda r: (r["properties"].get(prop), int(r["id"])))
-            api.pages_served[obj] = api.pages_served.get(obj, 0) + 1
-            self._send(200, api.page(obj, rows, body.get("after"), int(body.get("limit", 100))))
-
-    return Handler
-
 
 def hubspot_objects(landing) -> dict[str, list[dict]]:
     """The generator's CRM files rendered as HubSpot API records (properties + associations)."""
@@ -131,11 +47,8 @@ def server(tmp_path):
     src = tmp_path / "source_system"
     generate(src, people=250, seed=9)
     api = FakeHubSpot(hubspot_objects(src))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(api))
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    yield api, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    yield api, api.url
+    api.close()
 
 
 def load_crm(landing, warehouse):
@@ -152,7 +65,7 @@ def test_full_pull_with_rate_limits_and_errors_then_midway_failure_resumes(serve
     api.rate_limit_every, api.error_every = 7, 11
     api.fail_after_pages = ("contacts", 2)
     client = HubSpotClient(url, TOKEN, page_size=40, backoff_s=0.01)
-    with pytest.raises(CrmApiError, match=r"HTTP 50[03] after 7 attempt"):
+    with pytest.raises(CrmError, match=r"HTTP 50[03] after 7 attempt"):
         pull_all(client, landing, state)
     saved = json.loads(state.read_text())
     assert saved["contacts"]["after"] and saved["contacts"]["page"] == 2  # resume point on disk
@@ -198,5 +111,5 @@ def test_incremental_pull_fetches_only_modified_records(server, tmp_path):
 
 def test_bad_token_is_a_clear_error(server, tmp_path):
     _, url = server
-    with pytest.raises(CrmApiError, match="HTTP 401"):
+    with pytest.raises(CrmError, match="HTTP 401"):
         pull_all(HubSpotClient(url, "wrong"), tmp_path / "landing", tmp_path / "state.json")

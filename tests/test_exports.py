@@ -150,7 +150,8 @@ def hubspot():
 
 
 def test_crm_writeback_is_idempotent_and_retries(demo, hubspot, tmp_path):
-    from orchestration.defs.exports.crm import CDW_PROPERTIES, CrmClient, CrmError, write_back
+    from orchestration.crm_client import CrmClient, CrmError
+    from orchestration.defs.exports.crm import CDW_PROPERTIES, write_back
     from orchestration.defs.exports.assets import CRM_WRITEBACK_PURPOSE, crm_updates
 
     (n_contacts,) = demo.sql("SELECT count(*) FROM marts.customer_source_records WHERE source = 'crm_contacts'")[0]

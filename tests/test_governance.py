@@ -106,10 +106,10 @@ def gov(tmp_path_factory):
     from orchestration.runner import run_pipeline
 
     previous_home = os.environ.get("CDW_HOME")
-    previous = {k: os.environ.get(k) for k in ("CDW_ERASURE_KEY", "CDW_CRM_URL", "CDW_CRM_TOKEN")}
-    # the CRM the write-back pushes to (and, where a test sets CDW_CRM_API_URL, erasures delete at)
+    previous = {k: os.environ.get(k) for k in ("CDW_ERASURE_KEY", "CDW_CRM_API_URL", "CDW_CRM_API_TOKEN")}
+    # the CRM (CRM API mode): the write-back pushes to it, erasures delete at it, the pull finds nothing new
     crm = FakeHubSpot()
-    os.environ.update(CDW_ERASURE_KEY=KEY, CDW_CRM_URL=crm.url, CDW_CRM_TOKEN=TOKEN)
+    os.environ.update(CDW_ERASURE_KEY=KEY, CDW_CRM_API_URL=crm.url, CDW_CRM_API_TOKEN=TOKEN)
     home = tmp_path_factory.mktemp("cdw_gov")
     use_home(home)
     generate(home / "landing", people=PEOPLE, seed=SEED)

@@ -12,19 +12,16 @@ checks, quarantine, lineage (`_file` names the object, window and page) and idem
 - `after` cursors are saved after every page in $CDW_HOME/state/crm_api.json, so a pull that
   fails midway resumes from its last page on the next run; the watermark moves only when a
   pull completes.
-- HTTP 429 waits for Retry-After; 5xx and connection errors back off exponentially.
+- Retries (429 Retry-After, 5xx, connection errors) are the CRM client's (orchestration/crm_client.py).
 """
 
 from __future__ import annotations
 
 import json
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestration.crm_client import CrmClient
 from orchestration.files import atomic_write_bytes, csv_bytes
 
 # contract columns (orchestration/sources.yml) <- HubSpot properties / associations
@@ -54,10 +51,6 @@ OBJECTS = {
 }
 
 
-class CrmApiError(RuntimeError):
-    pass
-
-
 @dataclass
 class PullResult:
     object: str
@@ -68,52 +61,11 @@ class PullResult:
     watermark: str | None = None
 
 
-class HubSpotClient:
-    def __init__(self, base_url: str, token: str, page_size: int = 100, max_retries: int = 6,
-                 backoff_s: float = 0.5, timeout_s: float = 30.0, sleep=time.sleep):
-        self.base_url = base_url.rstrip("/")
-        self.token = token
-        self.page_size = page_size
-        self.max_retries = max_retries
-        self.backoff_s = backoff_s
-        self.timeout_s = timeout_s
-        self.sleep = sleep
-        self.requests = 0
-        self.retries = 0
+@dataclass
+class HubSpotClient(CrmClient):
+    """The CRM client with the v3 object endpoints the pull pages through."""
 
-    def _request(self, method: str, path: str, query: dict | None = None, body: dict | None = None) -> dict:
-        url = f"{self.base_url}{path}"
-        if query:
-            url += "?" + urllib.parse.urlencode(query)
-        data = json.dumps(body).encode() if body is not None else None
-        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
-        if data is not None:
-            headers["Content-Type"] = "application/json"
-        for attempt in range(self.max_retries + 1):
-            self.requests += 1
-            req = urllib.request.Request(url, data=data, method=method, headers=headers)
-            try:
-                with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                    return json.loads(resp.read())
-            except urllib.error.HTTPError as exc:
-                retriable = exc.code == 429 or exc.code >= 500
-                if not retriable or attempt == self.max_retries:
-                    detail = exc.read()[:300].decode(errors="replace")
-                    raise CrmApiError(f"{method} {path}: HTTP {exc.code} after {attempt + 1} attempt(s): {detail}") from None
-                wait = self._retry_after(exc) if exc.code == 429 else self.backoff_s * 2 ** attempt
-            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
-                if attempt == self.max_retries:
-                    raise CrmApiError(f"{method} {path}: {exc} after {attempt + 1} attempt(s)") from None
-                wait = self.backoff_s * 2 ** attempt
-            self.retries += 1
-            self.sleep(wait)
-        raise CrmApiError(f"{method} {path}: retries exhausted")  # pragma: no cover
-
-    def _retry_after(self, exc: urllib.error.HTTPError) -> float:
-        try:
-            return max(0.0, float(exc.headers.get("Retry-After", "1")))
-        except ValueError:
-            return 1.0
+    page_size: int = 100
 
     def list_page(self, obj: str, properties: list[str], associations: list[str], after: str | None) -> dict:
         query = {"limit": self.page_size, "properties": ",".join(properties), "archived": "false"}
@@ -121,7 +73,7 @@ class HubSpotClient:
             query["associations"] = ",".join(associations)
         if after:
             query["after"] = after
-        return self._request("GET", f"/crm/v3/objects/{obj}", query=query)
+        return self.get(f"/crm/v3/objects/{obj}", query=query)
 
     def search_page(self, obj: str, properties: list[str], modified_prop: str, since: str, after: str | None) -> dict:
         body = {
@@ -132,7 +84,7 @@ class HubSpotClient:
         }
         if after:
             body["after"] = after
-        return self._request("POST", f"/crm/v3/objects/{obj}/search", body=body)
+        return self.post(f"/crm/v3/objects/{obj}/search", body=body)
 
 
 def _rows(obj: str, results: list[dict]) -> list[list[str]]:

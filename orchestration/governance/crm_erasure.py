@@ -25,7 +25,6 @@ import fcntl
 import hashlib
 import hmac
 import json
-import os
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -33,18 +32,15 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from orchestration import crm_client
 from orchestration.files import atomic_write_bytes
 from orchestration.governance import audit
 from orchestration.governance.config import governance_dir
 from orchestration.governance.ledger import erasure_key
 
 GDPR_DELETE_PATH = "/crm/v3/objects/contacts/gdpr-delete"
-URL_ENV, TOKEN_ENV = "CDW_CRM_API_URL", "CDW_CRM_API_TOKEN"
-
-
-def api_configured() -> bool:
-    """CRM API mode is configured (read at call time): erasures queue their CRM contacts."""
-    return bool(os.environ.get(URL_ENV, "").strip())
+# CRM API mode on: erasures queue their CRM contacts
+api_configured = crm_client.configured
 
 
 def queue_path() -> Path:

@@ -11,7 +11,8 @@ marts.ad_audience filter by the consent ledger); erased people are gone from the
 import dagster as dg
 
 from orchestration import settings, warehouse
-from orchestration.defs.exports.crm import CrmClient, CrmError, crm_writeback_state, load_state, write_back
+from orchestration.crm_client import URL_ENV as CRM_URL_ENV, CrmClient, CrmError
+from orchestration.defs.exports.crm import crm_writeback_state, load_state, write_back
 from orchestration.defs.quality.checks import behind_the_whole_gate
 from orchestration.files import write_export
 from orchestration.governance import audit
@@ -206,23 +207,21 @@ CRM_DEPS = [CUSTOMERS, dg.AssetKey(["marts", "customer_source_records"]), dg.Ass
     description="Reverse ETL: lead score, lifecycle stage and segments of the CRM contacts whose person "
     f"holds `{CRM_WRITEBACK_PURPOSE}` consent (profiling) pushed to the CRM over its batch update API "
     "(HubSpot shape), only contacts whose values changed since the last send; the CDP's properties on a "
-    "contact whose consent was withdrawn or who was erased are emptied once; 429/5xx retried. Base URL "
-    "and token from CDW_CRM_URL / CDW_CRM_TOKEN; without a URL it records 'not configured' and sends nothing.",
+    "contact whose consent was withdrawn or who was erased are emptied once; 429/5xx retried. The CRM of "
+    "CDW_CRM_API_URL / CDW_CRM_API_TOKEN; without a URL it records 'not configured' and sends nothing.",
     kinds={"hubspot"},
     required_resource_keys={"warehouse"},
 )
 def crm_writeback(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    base_url = dg.EnvVar("CDW_CRM_URL").get_value()
-    if not base_url:
-        context.log.info("CRM write-back not configured (CDW_CRM_URL unset): nothing sent")
+    client = CrmClient.from_env()
+    if client is None:
+        context.log.info(f"CRM write-back not configured ({CRM_URL_ENV} unset): nothing sent")
         return dg.MaterializeResult(metadata={"status": "not configured", "sent": 0})
-    token = dg.EnvVar("CDW_CRM_TOKEN").get_value() or ""
     with warehouse.connect(read_only=True) as con:
         updates, withheld = crm_updates(con)
     state_path = crm_writeback_state()
     # erased people are gone from the marts: their contacts written before are found by keyed hash
     erased = tombstoned_contacts(set(load_state(state_path)) - updates.keys())
-    client = CrmClient(base_url, token)
     try:
         result = write_back(client, updates, state_path, clear=withheld | erased)
     except CrmError as exc:

@@ -6,21 +6,16 @@ Speaks HubSpot's batch API shape: POST {base}/crm/v3/objects/contacts/batch/upda
 kept ($CDW_HOME/exports/crm_writeback/state.json, no PII: contact id -> hash), and only contacts
 whose properties changed are sent. A contact the CDP wrote to before and must no longer profile
 (consent withdrawn, erased) gets its CDP properties emptied once, then leaves the state.
-429 (honouring Retry-After) and 5xx are retried with backoff; other 4xx fail at once with the
-CRM's message.
+Retries (429 with Retry-After, 5xx) are the CRM client's (orchestration/crm_client.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
+from orchestration.crm_client import CrmClient
 from orchestration.files import atomic_write_bytes
 
 BATCH_PATH = "/crm/v3/objects/contacts/batch/update"
@@ -28,54 +23,6 @@ BATCH_SIZE = 100
 # the contact properties the CDP owns (and empties when it may no longer write them)
 CDW_PROPERTIES = ("cdw_customer_id", "cdw_lead_score", "cdw_lifecycle_stage", "cdw_segments")
 CLEARED = {name: "" for name in CDW_PROPERTIES}
-
-
-class CrmError(Exception):
-    def __init__(self, message: str, status: int | None = None):
-        super().__init__(message)
-        self.status = status  # HTTP status, None when the CRM could not be reached
-
-
-@dataclass
-class CrmClient:
-    base_url: str
-    token: str
-    max_attempts: int = 6
-    backoff_seconds: float = 0.5
-    timeout: float = 30.0
-    sleep: Callable[[float], None] = time.sleep
-    retries: int = field(default=0, init=False)
-
-    def post(self, path: str, body: dict) -> dict:
-        data = json.dumps(body).encode()
-        url = self.base_url.rstrip("/") + path
-        for attempt in range(1, self.max_attempts + 1):
-            req = urllib.request.Request(url, data=data, method="POST", headers={
-                "Content-Type": "application/json", "Authorization": f"Bearer {self.token}"})
-            try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                    payload = resp.read()
-                    return json.loads(payload) if payload else {}
-            except urllib.error.HTTPError as exc:
-                status = exc.code
-                message = exc.read()[:300].decode("utf-8", "replace")
-                if (status == 429 or status >= 500) and attempt < self.max_attempts:
-                    retry_after = exc.headers.get("Retry-After")
-                    try:
-                        wait = float(retry_after) if retry_after is not None else self.backoff_seconds * 2 ** (attempt - 1)
-                    except ValueError:
-                        wait = self.backoff_seconds * 2 ** (attempt - 1)
-                    self.retries += 1
-                    self.sleep(min(wait, 60.0))
-                    continue
-                raise CrmError(f"CRM answered HTTP {status} on {path} (attempt {attempt}): {message}", status) from None
-            except urllib.error.URLError as exc:
-                if attempt < self.max_attempts:
-                    self.retries += 1
-                    self.sleep(self.backoff_seconds * 2 ** (attempt - 1))
-                    continue
-                raise CrmError(f"CRM unreachable at {self.base_url}: {exc.reason}") from None
-        raise CrmError("unreachable")  # pragma: no cover
 
 
 def crm_writeback_state() -> Path:

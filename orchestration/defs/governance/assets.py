@@ -1,7 +1,6 @@
 """Governance assets: the analyst snapshot (published only after the gate), the erasure check
 that runs after every export, and the GDPR delete of erased people at the CRM."""
 
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -9,7 +8,8 @@ import dagster as dg
 from orchestration.defs.dbt.assets import warehouse_dbt_models
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.exports.assets import export_assets
-from orchestration.defs.exports.crm import CrmClient, CrmError, crm_writeback_state, forget
+from orchestration.crm_client import URL_ENV as CRM_URL_ENV, CrmClient, CrmError
+from orchestration.defs.exports.crm import crm_writeback_state, forget
 from orchestration.defs.quality.checks import behind_the_whole_gate
 from orchestration.governance import audit, config, crm_erasure, erasure, snapshot
 
@@ -67,13 +67,6 @@ def erasure_verification(context: dg.AssetExecutionContext) -> dg.MaterializeRes
                                           "status": "no erased identifier anywhere"})
 
 
-def crm_api_client() -> CrmClient | None:
-    """The CRM API client when CRM API mode is configured (read at call time), else None."""
-    if not crm_erasure.api_configured():
-        return None
-    return CrmClient(os.environ[crm_erasure.URL_ENV].strip(), os.environ.get(crm_erasure.TOKEN_ENV, ""))
-
-
 def gdpr_delete(client: CrmClient):
     """HubSpot's GDPR delete of one contact: None once it is gone (a 404 means already deleted),
     else the HTTP status - never the CRM's message, which may echo the contact."""
@@ -98,12 +91,12 @@ def gdpr_delete(client: CrmClient):
 )
 def crm_erasure_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     queued = crm_erasure.pending()
-    client = crm_api_client()
+    client = CrmClient.from_env()
     if client is None:
         if queued:
             raise dg.Failure(f"{len(queued)} CRM deletion(s) of erased people are queued but CRM API mode is not "
-                             f"configured ({crm_erasure.URL_ENV} unset): they stay queued until it is")
-        return dg.MaterializeResult(metadata={"status": f"not configured ({crm_erasure.URL_ENV} unset)",
+                             f"configured ({CRM_URL_ENV} unset): they stay queued until it is")
+        return dg.MaterializeResult(metadata={"status": f"not configured ({CRM_URL_ENV} unset)",
                                               "erasures_pending": 0})
     if not queued:
         return dg.MaterializeResult(metadata={"status": "nothing to delete", "erasures_pending": 0})
