@@ -174,3 +174,32 @@ def test_a_repeated_scan_skips_what_it_found_clean_unless_it_changed(tmp_path):
         con.execute("""UPDATE raw.web_events SET payload = '{"anonymousId": "erased-visitor"}' WHERE payload LIKE '%a1%'""")
     assert scan(erased) == ({"w.duckdb:raw.web_events.payload": 1},
                             {"tables": 3, "rows": 3, "rows_verified_before": 2, "tables_verified_before": 2})
+
+
+def test_enforcement_reads_national_phones_in_the_country_as_people_type_it(tmp_path, monkeypatch):
+    """A phone identity normalized to +441314960958 (national '0131 496 0958' on a record from
+    'Scotland', which dbt's country_iso2 reads as GB) is erased; the source re-delivers the number
+    in other spellings and countries. Every spelling of it is nulled (a phone alone never deletes
+    a CSV row), another number from the same country is kept."""
+    from orchestration.extract.contracts import contracts
+    from orchestration.extract.loader import load_source
+    from orchestration.governance.enforcement import enforce_after_load
+    from orchestration.governance.ledger import append_tombstone
+
+    home = tmp_path / "home"
+    use_home(home)
+    monkeypatch.setenv("CDW_ERASURE_KEY", KEY)
+    folder = home / "landing" / "crm" / "contacts"
+    folder.mkdir(parents=True)
+    rows = [(1, "(0131) 496 0958", "Scotland"), (2, "0131 496 0958", "U.K."), (3, "+44 (0)131 496 0958", ""),
+            (4, "0044 131 4960958", "USA"), (5, "0131 496 0959", "Scotland"), (6, "0131 496 0958", "")]
+    (folder / "a.csv").write_text("hs_object_id,phone,country,createdate,lastmodifieddate\n" + "".join(
+        f"{i},{phone},{country},2026-01-01,2026-01-02\n" for i, phone, country in rows))
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        load_source(con, contracts()["crm_contacts"], home / "landing")
+        append_tombstone(KEY.encode(), {"phone:+441314960958"}, via="test")
+        assert enforce_after_load(con, "crm_contacts")["nulled_phones"] == 5
+        kept = dict(con.execute("SELECT hs_object_id, phone FROM raw.crm_contacts ORDER BY 1").fetchall())
+    # 5 is another number. 6 has no country (national to the default region, US, it is no number),
+    # but its text is exactly the erased person's national spelling: erasure nulls the text wherever it is.
+    assert kept == {"1": None, "2": None, "3": None, "4": None, "5": "0131 496 0959", "6": None}
