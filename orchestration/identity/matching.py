@@ -13,12 +13,16 @@ The model, for a pair of records:
                mailbox, shared, conflicting) is NULL here: it weighs nothing, so it cannot glue
                people together through the back door either.
   comparisons  first and last name (exact with term frequencies, swapped with the other name,
-               Damerau-Levenshtein 1, Jaro-Winkler 0.9 / 0.8, initial), date of birth (exact,
-               day and month transposed, one typo, within a month, within a year), email (exact,
-               one typo, same domain), phone (exact, one typo),
-               postcode, address and city (exact with term frequencies, fuzzy), company (same CRM
-               company, same name, similar name). A NULL on either side is Splink's null level:
-               weight 0. Nicknames are folded before (seed identity_nicknames).
+               Damerau-Levenshtein 1, Jaro-Winkler 0.9, swapped and similar, Jaro-Winkler 0.8 / 0.7,
+               initial), date of birth (exact, day and month transposed, one typo, two typos,
+               within a month, within a year), email (exact, one typo not in a number, same domain),
+               phone (exact, one typo), location (address, postcode and city as ONE comparison -
+               all three agree, two of them, a similar address in one postcode or city, the same
+               address, postcode or city alone with term frequencies, fuzzy: a family shares all
+               three, and three comparisons counted that one fact three times and merged
+               families), company (same CRM company, same name, similar name). A NULL on either
+               side is Splink's null level: weight 0. Nicknames are folded before (seed
+               identity_nicknames).
   blocking     candidate pairs come from several rules on different fields (full name in either
                order, name + date of birth, name + postcode, date of birth + postcode, initials,
                3-letter name prefixes, address, phone, email user name, company), so one typo in
@@ -132,15 +136,15 @@ def _comparisons():
             cll.CustomLevel(f"{col}_l = {other}_r", label_for_charts=f"swapped with {other}"),
             cll.DamerauLevenshteinLevel(col, 1),
             cll.JaroWinklerLevel(col, 0.9),
+            # swapped names with a typo in one of them: compared crosswise
+            cll.CustomLevel(f"jaro_winkler_similarity({col}_l, {other}_r) >= 0.9",
+                            label_for_charts=f"swapped with {other}, similar"),
             cll.JaroWinklerLevel(col, 0.8),
+            cll.JaroWinklerLevel(col, 0.7),
             cll.CustomLevel(f"left({col}_l, 1) = left({col}_r, 1) and least(length({col}_l), length({col}_r)) = 1",
                             label_for_charts="initial"),
             cll.ElseLevel(),
         ])
-
-    def place(col: str, fuzzy):
-        return cl.CustomComparison(output_column_name=col, comparison_levels=[
-            cll.NullLevel(col), cll.ExactMatchLevel(col, term_frequency_adjustments=True), *fuzzy, cll.ElseLevel()])
 
     dob = "date_of_birth"
     return [
@@ -153,6 +157,8 @@ def _comparisons():
                             f"and day({dob}_l) = month({dob}_r)", label_for_charts="day and month transposed"),
             cll.CustomLevel(f"damerau_levenshtein(cast({dob}_l as varchar), cast({dob}_r as varchar)) <= 1",
                             label_for_charts="one typo"),
+            cll.CustomLevel(f"damerau_levenshtein(cast({dob}_l as varchar), cast({dob}_r as varchar)) <= 2",
+                            label_for_charts="two typos"),
             cll.AbsoluteDateDifferenceLevel(dob, input_is_string=False, threshold=1, metric="month"),
             cll.AbsoluteDateDifferenceLevel(dob, input_is_string=False, threshold=1, metric="year"),
             cll.ElseLevel(),
@@ -163,16 +169,31 @@ def _comparisons():
             # a typo in the address; the same user name at another domain is no level of its own: user
             # names are made of names, so it would count the name comparisons' evidence twice
             # (namesakes john.smith@ at two providers)
-            cll.DamerauLevenshteinLevel("email", 1),
+            # (a different number is no typo: john.smith1@ and john.smith2@ are namesakes)
+            cll.CustomLevel("damerau_levenshtein(email_l, email_r) <= 1 and regexp_replace(email_l, '[^0-9]', '', 'g') "
+                            "= regexp_replace(email_r, '[^0-9]', '', 'g')", label_for_charts="one typo (not in a number)"),
             cll.CustomLevel("split_part(email_l, '@', 2) = split_part(email_r, '@', 2)", label_for_charts="same domain"),
             cll.ElseLevel(),
         ]),
         cl.CustomComparison(output_column_name="phone", comparison_levels=[
             cll.NullLevel("phone"), cll.ExactMatchLevel("phone"), cll.DamerauLevenshteinLevel("phone", 1),
             cll.ElseLevel()]),
-        place("postcode", [cll.DamerauLevenshteinLevel("postcode", 1)]),
-        place("address", [cll.JaroWinklerLevel("address", 0.9), cll.JaroWinklerLevel("address", 0.8)]),
-        place("city", [cll.JaroWinklerLevel("city", 0.9)]),
+        # where someone lives, as one comparison: address, postcode and city agreeing together is one fact
+        # (a family shares all three), which three comparisons counted three times; how many of them
+        # agree is the evidence (one typo'd field leaves two)
+        cl.CustomComparison(output_column_name="location", comparison_levels=[
+            cll.CustomLevel(" and ".join(f"({c}_l is null or {c}_r is null)" for c in PLACE),
+                            label_for_charts="no address, postcode or city on both").configure(is_null_level=True),
+            cll.CustomLevel(" and ".join(f"{c}_l = {c}_r" for c in PLACE), label_for_charts="same address, postcode and city"),
+            cll.CustomLevel(" + ".join(f"coalesce(cast({c}_l = {c}_r as integer), 0)" for c in PLACE) + " >= 2",
+                            label_for_charts="two of address, postcode and city"),
+            cll.And(cll.JaroWinklerLevel("address", 0.9), cll.Or(cll.ExactMatchLevel("postcode"), cll.ExactMatchLevel("city"))),
+            cll.ExactMatchLevel("address", term_frequency_adjustments=True),
+            cll.ExactMatchLevel("postcode", term_frequency_adjustments=True),
+            cll.ExactMatchLevel("city", term_frequency_adjustments=True),
+            cll.Or(cll.JaroWinklerLevel("address", 0.8), cll.DamerauLevenshteinLevel("postcode", 1)),
+            cll.ElseLevel(),
+        ]),
         cl.CustomComparison(output_column_name="company", comparison_levels=[
             cll.NullLevel("company"),
             cll.CustomLevel("crm_company_id_l = crm_company_id_r", label_for_charts="same CRM company"),
@@ -183,8 +204,8 @@ def _comparisons():
     ]
 
 
-COMPARISON_NAMES = ["first_name", "last_name", "date_of_birth", "email", "phone", "postcode", "address", "city",
-                    "company"]
+PLACE = ("address", "postcode", "city")
+COMPARISON_NAMES = ["first_name", "last_name", "date_of_birth", "email", "phone", "location", "company"]
 
 
 def _blocking_keys_sql(records: str, max_block_size: int) -> str:
@@ -286,7 +307,8 @@ def run(records: pa.Table, *, threshold: float, max_block_size: int, prior_recal
     elif untrained:
         problems.append("m-probabilities not trained for " + ", ".join(untrained))
     summary["untrained_comparisons"] = untrained
-    summary["levels_without_evidence"] = _neutralize_unobserved_levels(linker)
+    summary["levels_without_evidence"] = _neutralize_unobserved_levels(
+        linker, min(u_max_pairs, n_records * (n_records - 1) / 2))
     model = linker.misc.save_model_to_json()
     evidence = "sufficient" if not problems else "insufficient: " + "; ".join(problems)
     if problems:
@@ -299,18 +321,25 @@ def run(records: pa.Table, *, threshold: float, max_block_size: int, prior_recal
     return MatchResult(pairs, evidence, summary, model, linker)
 
 
-def _neutralize_unobserved_levels(linker) -> list[str]:
-    """A level that training never saw (no pair among the samples fell in it: a swapped name in
-    data without swaps) would take Splink's default m, an arbitrary number. It weighs nothing
-    instead (m = u), like a missing value. Returns '<comparison>: <level>' of those levels."""
+def _neutralize_unobserved_levels(linker, sampled_pairs: float) -> list[str]:
+    """A level that training never saw would take Splink's default m, an arbitrary number.
+    - m not trained (no EM pair fell in it: a swapped name in data without swaps): it weighs nothing
+      (m = u), like a missing value;
+    - m trained but u not observed (no random pair agreed that much: a full address): u is at most
+      one in the pairs sampled, the bound Splink 2 used, so the level keeps a finite, positive weight.
+    Returns '<comparison>: <level>' of the levels so set."""
     neutral = []
     for comparison in linker._settings_obj.comparisons:
         for level in comparison.comparison_levels:
             if level.is_null_level or (level._m_is_trained and level._u_is_trained):
                 continue
-            value = level.u_probability if level._u_is_trained else level.m_probability if level._m_is_trained else 0.5
+            if level._m_is_trained:
+                level.u_probability = min(1.0 / max(sampled_pairs, 1.0), level.m_probability)
+                neutral.append(f"{comparison.output_column_name}: {level.label_for_charts} (u bounded)")
+                continue
+            value = level.u_probability if level._u_is_trained else 0.5
             level.m_probability = level.u_probability = value
-            neutral.append(f"{comparison.output_column_name}: {level.label_for_charts}")
+            neutral.append(f"{comparison.output_column_name}: {level.label_for_charts} (weight 0)")
     return neutral
 
 
@@ -319,7 +348,8 @@ def _fields_present(con) -> set[str]:
     needs not be: it weighs nothing)."""
     present = set()
     for name in COMPARISON_NAMES:
-        if con.execute(f"select count({name}) >= 2 from match_records").fetchone()[0]:
+        value = "coalesce(address, postcode, city)" if name == "location" else name
+        if con.execute(f"select count({value}) >= 2 from match_records").fetchone()[0]:
             present.add(name)
     return present
 
