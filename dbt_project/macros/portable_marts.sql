@@ -151,3 +151,11 @@
     create table {{ copy }} using parquet as select * from {{ built }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- A double rounded to `places` decimals the same way on every engine: through DECIMAL(38, 9), so
+    a value one ulp either side of a tie (10.047499999999999 or 10.0475000000001: sums and powers
+    are not bit-identical across engines) rounds to the same result, half away from zero; a double
+    again. Plain round() of a double differed between DuckDB and Spark on ties. -#}
+{% macro round_half_up(expr, places) -%}
+    cast(round(cast({{ expr }} as decimal(38, 9)), {{ places }}) as double)
+{%- endmacro %}
