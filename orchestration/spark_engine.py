@@ -2,7 +2,7 @@
 hand-over of tables from the DuckDB warehouse.
 
 dbt-spark's `session` method (dbt_project/profiles.yml, target `spark`) calls
-`SparkSession.builder.getOrCreate()` in dbt's own process, so `build()` starts the session
+`SparkSession.builder.getOrCreate()` in dbt's own process, so `dbt()` starts the session
 first - local[2] unless CDW_SPARK_MASTER says otherwise, the catalog (Hive metastore, Derby)
 and the Parquet warehouse under $CDW_HOME/spark - registers the project's Python function
 phone_e164() (libphonenumber, the same one DuckDB gets from the dbt-duckdb plugin) and runs dbt
@@ -20,7 +20,6 @@ incremental models rebuild in full on Spark (dbt_project.yml, dbt_project/README
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -35,10 +34,6 @@ IDENTITY_SCHEMAS = ("identity_registry",)
 def spark_dir(home: Path | None = None) -> Path:
     """Where the Spark catalog (Derby metastore) and the Parquet warehouse live: <CDW_HOME>/spark."""
     return (home or settings.cdw_home()) / "spark"
-
-
-def java_available() -> bool:
-    return shutil.which("java") is not None or bool(os.environ.get("JAVA_HOME"))
 
 
 def session(home: Path | None = None, master: str | None = None, shuffle_partitions: int = 4):
