@@ -56,6 +56,9 @@ clean:
 	rm -rf "$(CDW_HOME)" dbt_project/target dbt_project/logs
 
 ## bench: benchmark at scales S and M (SCALES=S,M,L for the 1M-people scale, BENCH_ARGS=--no-erasure to skip erasure; sources cached in .bench/)
+## ENGINE=spark: the dbt build on local Spark beside DuckDB's (layers, start-up, ratio), e.g. make bench ENGINE=spark SCALES=S
 SCALES ?= S,M
+ENGINE ?= duckdb
 bench: install
-	$(PY) -m benchmarks.bench --scales $(SCALES) $(BENCH_ARGS)
+	@if [ "$(ENGINE)" = spark ]; then $(MAKE) --no-print-directory java && $(PY) -m benchmarks.spark_vs_duckdb --scales $(SCALES); \
+	else $(PY) -m benchmarks.bench --scales $(SCALES) $(BENCH_ARGS); fi
