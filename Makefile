@@ -7,12 +7,12 @@ PEOPLE ?= 3000
 SEED   ?= 42
 export CDW_HOME ?= $(CURDIR)/data
 
-.PHONY: install run test chromium ui docs bench clean
+.PHONY: install run test chromium java ui docs bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,spark]"
 	@touch $@
 
 install: $(VENV)/.installed
@@ -23,11 +23,11 @@ run: install
 		$(VENV)/bin/cdw generate --people $(PEOPLE) --seed $(SEED); fi
 	$(VENV)/bin/cdw run
 
-## test: install and run the whole test suite (Chromium from Debian for the UI test, when root can apt-get)
+## test: install and run the whole test suite (Chromium from Debian for the UI test, Java for the Spark test, when root can apt-get)
 # Two workers (pytest-xdist), one per core of the CI machine; a test file's tests stay on one worker
 # so its module fixtures are built once. PYTEST_ARGS adds to it (e.g. PYTEST_ARGS="-n 0 -k gate").
 PYTEST_ARGS ?=
-test: install chromium
+test: install chromium java
 	$(VENV)/bin/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 chromium:
@@ -36,6 +36,14 @@ chromium:
 			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
 			|| echo "chromium could not be installed: the browser UI test will fail in CI, be skipped elsewhere"; \
 		else echo "chromium not installed and not root: the browser UI test will fail in CI, be skipped elsewhere"; fi; }
+
+## java: Java 17 for Spark (CDW_ENGINE=spark, tests/test_spark.py), Debian's openjdk-17-jre-headless when missing
+java:
+	@command -v java >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless) >/dev/null 2>&1 \
+			|| echo "openjdk-17-jre-headless could not be installed: the Spark engine cannot run"; \
+		else echo "java not installed and not root: install openjdk-17-jre-headless for the Spark engine"; fi; }
 
 ## ui: the Dagster UI on workspace.yaml (runs of `cdw run` show up in its history)
 ui: install
@@ -51,6 +59,9 @@ clean:
 	rm -rf "$(CDW_HOME)" dbt_project/target dbt_project/logs
 
 ## bench: benchmark at scales S and M (SCALES=S,M,L for the 1M-people scale, BENCH_ARGS=--no-erasure to skip erasure; sources cached in .bench/)
+## ENGINE=spark: the dbt build on local Spark beside DuckDB's (layers, start-up, ratio), e.g. make bench ENGINE=spark SCALES=S
 SCALES ?= S,M
+ENGINE ?= duckdb
 bench: install
-	$(PY) -m benchmarks.bench --scales $(SCALES) $(BENCH_ARGS)
+	@if [ "$(ENGINE)" = spark ]; then $(MAKE) --no-print-directory java && $(PY) -m benchmarks.spark_vs_duckdb --scales $(SCALES); \
+	else $(PY) -m benchmarks.bench --scales $(SCALES) $(BENCH_ARGS); fi

@@ -63,8 +63,9 @@ def dbt_layer_seconds(results: list[dict]) -> dict[str, float]:
         elif uid.startswith("seed."):
             layer = "seeds"
         else:
-            rel = (r.get("relation_name") or "").replace('"', "").split(".")
-            layer = rel[1] if len(rel) >= 3 else "other"
+            # "db"."schema"."table" on DuckDB, `schema`.`table` on Spark
+            rel = (r.get("relation_name") or "").replace('"', "").replace("`", "").split(".")
+            layer = rel[-2] if len(rel) >= 2 else "other"
         layers[layer] += r.get("execution_time") or 0
         if uid.split(".")[-1].startswith("int_identity_"):  # identity resolution, within intermediate
             layers["identity"] += r.get("execution_time") or 0

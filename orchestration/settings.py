@@ -102,6 +102,19 @@ def dagster_home() -> Path:
     return cdw_home() / "dagster"
 
 
+ENGINES = ("duckdb", "spark")
+
+
+def engine() -> str:
+    """CDW_ENGINE: the engine the dbt project builds on - duckdb (default, the embedded warehouse
+    file) or spark (dbt-spark; profiles.yml picks its target from the same variable, and the
+    Spark warehouse lives in $CDW_HOME/spark: orchestration/spark.py)."""
+    value = os.environ.get("CDW_ENGINE", "duckdb").strip().lower() or "duckdb"
+    if value not in ENGINES:
+        raise ValueError(f"CDW_ENGINE={value!r}: use one of {', '.join(ENGINES)}")
+    return value
+
+
 def export_env() -> None:
     """Make child processes (dbt, dagster) see the same absolute locations."""
     home = cdw_home()

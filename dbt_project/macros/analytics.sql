@@ -93,9 +93,9 @@
         select
             *,
             -- rounded to 1e-6 cent so float noise can never push a floor past an integer
-            round(case when sum(weight) over (partition by {{ partition_by }}) > 0
-                       then amount_cents * weight / sum(weight) over (partition by {{ partition_by }})
-                       else 0 end, 6) as exact_cents
+            {{ round_half_up('case when sum(weight) over (partition by ' ~ partition_by ~ ') > 0
+                       then amount_cents * weight / sum(weight) over (partition by ' ~ partition_by ~ ')
+                       else 0 end', 6) }} as exact_cents
         from {{ relation }}
     ),
     _floored as (

@@ -11,7 +11,7 @@
 
 {#- The stable key of a CRM company as an account: 'acc_' + 16 hex of md5(company id). -#}
 {% macro account_id(company_id_expr) -%}
-    'acc_' || left(md5(cast({{ company_id_expr }} as varchar)), 16)
+    'acc_' || left(md5(cast({{ company_id_expr }} as {{ dbt.type_string() }})), 16)
 {%- endmacro %}
 
 {#- Number of non-NULL expressions, for "most complete record wins". -#}
@@ -53,7 +53,7 @@
 {% macro survivorship_key(rules) -%}
     {%- set parts = {
         'source_priority': source_priority('source'),
-        'recency': 'coalesce(-1 * ' ~ dbt.datediff("cast('1970-01-01' as timestamp)", 'attributes_updated_at', 'microsecond') ~ ', 9223372036854775807)',
+        'recency': 'coalesce(-1 * ' ~ timestamp_diff("cast('1970-01-01' as timestamp)", 'attributes_updated_at', 'microsecond') ~ ', 9223372036854775807)',
         'completeness': 'coalesce(-1 * completeness, 2147483647)',
     } -%}
     {%- set exprs = [] -%}

@@ -20,7 +20,7 @@
     inner join (
         select {{ key_expr }} as _record_key, {{ sum_of_row_hashes('all_rows') }} as _source_rows_hash
         from {{ source_relation }} as all_rows
-        group by 1
+        group by {{ key_expr }}
     ) as record_hashes
         on record_hashes._record_key = keyed._record_key
     {{ changed_since_last_build('record_hashes', '_record_key', '_source_rows_hash', built_key=record_key) }}
@@ -41,13 +41,17 @@
 {%- endmacro %}
 
 
-{#- post-hook: the staged records whose every raw row is gone (an erasure, a purge) go too -#}
+{#- post-hook: the staged records whose every raw row is gone (an erasure, a purge) go too. Only
+    where the model is incremental: a model built as a table (on Spark: Parquet has no DELETE, so
+    the incremental models rebuild in full there) holds no row its source lost. -#}
 {% macro drop_records_gone_from_source(source_relation, record_key, key_expr) -%}
+    {%- if config.get('materialized') == 'incremental' -%}
     delete from {{ this }}
     where not exists (
         select 1 from {{ source_relation }}
         where {{ key_expr }} = {{ this }}.{{ record_key }}
     )
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -58,6 +62,12 @@
 
 {% macro duckdb__sum_of_row_hashes(alias) -%}
     sum(cast(hash({{ alias }}) as hugeint))
+{%- endmacro %}
+
+{#- xxhash64 of every column (Spark expands alias.* in a function's arguments), summed as a decimal:
+    a bigint sum would overflow, an error under Spark's ANSI mode -#}
+{% macro spark__sum_of_row_hashes(alias) -%}
+    sum(cast(xxhash64({{ alias }}.*) as decimal(38, 0)))
 {%- endmacro %}
 
 {% macro default__sum_of_row_hashes(alias) -%}

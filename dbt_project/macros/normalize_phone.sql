@@ -60,6 +60,12 @@
     phone_e164({{ phone }}, {{ phone_region(country_iso2) }})
 {%- endmacro %}
 
+{#- Spark: the same libphonenumber function, a UDF orchestration/spark_engine.py registers on the
+    session dbt runs in (a temporary function: no view can call it either). -#}
+{% macro spark__normalize_phone_e164(phone, country_iso2) -%}
+    {{ duckdb__normalize_phone_e164(phone, country_iso2) }}
+{%- endmacro %}
+
 {#- Region national numbers are read in: the record's ISO2 country, else var default_phone_country. -#}
 {% macro phone_region(country_iso2=none) -%}
     {%- set default_country = "'" ~ var('default_phone_country', 'US') ~ "'" -%}
@@ -67,8 +73,8 @@
 {%- endmacro %}
 
 {#-
-    Portable fallback for engines without the Python function (e.g. Spark until it registers
-    a UDF of its own): plain SQL that approximates libphonenumber for the countries below.
+    Portable fallback for engines without the Python function (DuckDB and Spark have it):
+    plain SQL that approximates libphonenumber for the countries below.
 
       1. drop extensions ("x12", "ext. 12") and a "(0)" trunk written after the country code
       2. "+..." or "00..." is already international

@@ -23,5 +23,5 @@
 
 {#- Name key for matching: lower case, accents stripped, letters only ("Jean-Luc" -> "jeanluc"); NULL when empty. -#}
 {% macro name_key(expr) -%}
-    nullif({{ regexp_replace_all('lower(strip_accents(' ~ expr ~ '))', '[^a-z]', '') }}, '')
+    nullif({{ regexp_replace_all('lower(' ~ without_accents(expr) ~ ')', '[^a-z]', '') }}, '')
 {%- endmacro %}

@@ -1,11 +1,11 @@
 {#-
     Engine-specific SQL of the analytics, marketing, sales, segment, governance and profile
-    models behind adapter.dispatch (DESIGN.md section 8), so those models stay plain SQL. Same
-    pattern as portable.sql: duckdb__ is what runs and is tested here; default__ is the
-    standard / widely supported spelling (and what spark uses where Spark SQL has it); spark__
-    only where Spark differs - sketches, not yet run on Spark. tests/test_dbt_portability.py
-    keeps DuckDB-only functions out of the models.
-    Dates: use dbt's own dispatched cross-database macros (dbt.dateadd, dbt.datediff).
+    models behind adapter.dispatch, so those models stay plain SQL. Same pattern as
+    portable.sql: duckdb__ runs on DuckDB; default__ is the standard / widely supported spelling
+    (and what Spark uses where Spark SQL has it); spark__ only where Spark differs. Both run:
+    tests/test_spark.py compares the marts of the two engines; tests/test_dbt_portability.py
+    keeps DuckDB-only SQL out of the models.
+    Dates: dbt.dateadd, and timestamp_diff (portable.sql) rather than dbt.datediff below a day.
 -#}
 
 {#- One row per integer from start to stop (inclusive), in a select list: the row is repeated
@@ -28,12 +28,15 @@
     cast({{ dbt.dateadd('month', months, date_expr) }} as date)
 {%- endmacro %}
 
-{#- Aggregate: `value` of the row with the smallest `ordering` in the group. -#}
+{#- Aggregate: the non-NULL `value` of the row with the smallest `ordering` in the group; rows
+    whose value (or ordering) is NULL are skipped, so NULL only when every value is. That is
+    DuckDB's arg_min; Spark's min_by returns the value of the smallest ordering even when it
+    is NULL, so there a row without a value gets no ordering. -#}
 {% macro value_at_min(value, ordering) -%}
     {{ return(adapter.dispatch('value_at_min', 'customer_warehouse')(value, ordering)) }}
 {%- endmacro %}
 {% macro default__value_at_min(value, ordering) -%}
-    min_by({{ value }}, {{ ordering }})
+    min_by({{ value }}, case when {{ value }} is not null then {{ ordering }} end)
 {%- endmacro %}
 {% macro duckdb__value_at_min(value, ordering) -%}
     arg_min({{ value }}, {{ ordering }})
@@ -51,12 +54,13 @@
     row({{ exprs | join(', ') }})
 {%- endmacro %}
 
-{#- Aggregate: `value` of the row with the largest `ordering` in the group. -#}
+{#- Aggregate: the non-NULL `value` of the row with the largest `ordering` (NULLs skipped, as in
+    value_at_min). -#}
 {% macro value_at_max(value, ordering) -%}
     {{ return(adapter.dispatch('value_at_max', 'customer_warehouse')(value, ordering)) }}
 {%- endmacro %}
 {% macro default__value_at_max(value, ordering) -%}
-    max_by({{ value }}, {{ ordering }})
+    max_by({{ value }}, case when {{ value }} is not null then {{ ordering }} end)
 {%- endmacro %}
 {% macro duckdb__value_at_max(value, ordering) -%}
     arg_max({{ value }}, {{ ordering }})
@@ -113,4 +117,45 @@
 {%- endmacro %}
 {% macro duckdb__star_except(columns, qualifier) -%}
     {{ qualifier ~ '.' if qualifier }}* exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+
+{#- The table a model built last time, for a model that reads it while rebuilding (e.g. to keep
+    when a member entered a segment): {{ this }} where the engine replaces a table atomically
+    (DuckDB), else a copy that the pre-hook `keep_previous_build()` takes before the build - on
+    Spark, dbt-spark drops a Parquet table before creating it again, and a query reading the
+    dropped table fails. none when there is no previous build. -#}
+{% macro previous_build() -%}
+    {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {%- set built = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) -%}
+    {%- if built is none -%}{{ return(none) }}{%- endif -%}
+    {{ return(adapter.dispatch('previous_build', 'customer_warehouse')(built)) }}
+{%- endmacro %}
+{% macro default__previous_build(built) -%}
+    {{ return(built) }}
+{%- endmacro %}
+{% macro spark__previous_build(built) -%}
+    {{ return(api.Relation.create(schema=built.schema, identifier=built.identifier ~ '__previous_build', type='table')) }}
+{%- endmacro %}
+
+{#- pre-hook of a model calling previous_build(): on Spark, copy the built table aside first. -#}
+{% macro keep_previous_build() -%}
+    {{ return(adapter.dispatch('keep_previous_build', 'customer_warehouse')()) }}
+{%- endmacro %}
+{% macro default__keep_previous_build() -%}
+{%- endmacro %}
+{% macro spark__keep_previous_build() -%}
+    {%- set built = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) if execute else none -%}
+    {%- if built is not none -%}
+    {%- set copy = spark__previous_build(built) -%}
+    {% do run_query('drop table if exists ' ~ copy) %}
+    create table {{ copy }} using parquet as select * from {{ built }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A double rounded to `places` decimals the same way on every engine: through DECIMAL(38, 9), so
+    a value one ulp either side of a tie (10.047499999999999 or 10.0475000000001: sums and powers
+    are not bit-identical across engines) rounds to the same result, half away from zero; a double
+    again. Plain round() of a double differed between DuckDB and Spark on ties. -#}
+{% macro round_half_up(expr, places) -%}
+    cast(round(cast({{ expr }} as decimal(38, 9)), {{ places }}) as double)
 {%- endmacro %}

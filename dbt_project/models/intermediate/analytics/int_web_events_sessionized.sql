@@ -68,7 +68,7 @@ gaps as (
         case
             when lag(occurred_at) over (partition by events.visitor_id order by occurred_at, message_id) is null then 1
             when occurred_at - lag(occurred_at) over (partition by events.visitor_id order by occurred_at, message_id)
-                > interval ({{ var('web_session_inactivity_minutes') }}) minute then 1
+                > interval '{{ var('web_session_inactivity_minutes') | int }}' minute then 1
             else 0
         end as is_session_start
     from {{ events }}

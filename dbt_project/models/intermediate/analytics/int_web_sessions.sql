@@ -67,7 +67,7 @@ select
     visitor_session_number,
     started_at,
     ended_at,
-    cast({{ dbt.datediff('started_at', 'ended_at', 'millisecond') }} / 1000.0 as double) as duration_seconds,
+    cast({{ timestamp_diff('started_at', 'ended_at', 'millisecond') }} / 1000.0 as double) as duration_seconds,
     event_count,
     page_view_count,
     unique_page_count,

@@ -87,9 +87,9 @@ select
     {{ add_months('grid.cohort_month', 'grid.months_since_first_purchase') }} as activity_month,
     cohort_sizes.cohort_size,
     coalesce(activity.retained_customers, 0) as retained_customers,
-    round(coalesce(activity.retained_customers, 0) / cohort_sizes.cohort_size, 4) as retention_rate,
-    round(coalesce(activity.mrr, 0), 2) as mrr,
-    round(coalesce(activity.mrr, 0) / nullif(cohort_sizes.starting_mrr, 0), 4) as revenue_retention_rate
+    {{ round_half_up("coalesce(activity.retained_customers, 0) / cohort_sizes.cohort_size", 4) }} as retention_rate,
+    {{ round_half_up("coalesce(activity.mrr, 0)", 2) }} as mrr,
+    {{ round_half_up("coalesce(activity.mrr, 0) / nullif(cohort_sizes.starting_mrr, 0)", 4) }} as revenue_retention_rate
 from grid
 inner join cohort_sizes
     on grid.cohort_month = cohort_sizes.cohort_month

@@ -169,8 +169,8 @@ points as (
         fit.seniority_points,
         fit.icp_points,
         cast(fit.seniority_points + fit.icp_points as double) as fit_points,
-        round(coalesce(activity_scores.engagement_points, 0), 4) as engagement_points,
-        round(coalesce(activity_scores.intent_points, 0), 4) as intent_points,
+        {{ round_half_up("coalesce(activity_scores.engagement_points, 0)", 4) }} as engagement_points,
+        {{ round_half_up("coalesce(activity_scores.intent_points, 0)", 4) }} as intent_points,
         activity_scores.last_scored_activity_at
     from profile
     inner join fit
@@ -197,9 +197,9 @@ scored as (
 
     select
         points.*,
-        round(100.0 * least(points.fit_points, category_caps.fit_max) / category_caps.fit_max, 2) as fit_score,
-        round(100.0 * least(points.engagement_points, category_caps.engagement_max) / category_caps.engagement_max, 2) as engagement_score,
-        round(100.0 * least(points.intent_points, category_caps.intent_max) / category_caps.intent_max, 2) as intent_score,
+        {{ round_half_up("100.0 * least(points.fit_points, category_caps.fit_max) / category_caps.fit_max", 2) }} as fit_score,
+        {{ round_half_up("100.0 * least(points.engagement_points, category_caps.engagement_max) / category_caps.engagement_max", 2) }} as engagement_score,
+        {{ round_half_up("100.0 * least(points.intent_points, category_caps.intent_max) / category_caps.intent_max", 2) }} as intent_score,
         category_caps.fit_weight,
         category_caps.engagement_weight,
         category_caps.intent_weight
@@ -223,9 +223,7 @@ select
     fit_score,
     engagement_score,
     intent_score,
-    round((fit_weight * fit_score + engagement_weight * engagement_score + intent_weight * intent_score)
-        / (fit_weight + engagement_weight + intent_weight), 2) as lead_score,
-    round((fit_weight * fit_score + engagement_weight * engagement_score + intent_weight * intent_score)
-        / (fit_weight + engagement_weight + intent_weight), 2) >= {{ var('lead_score_mql_threshold') }} as is_marketing_qualified,
+    {{ round_half_up("(fit_weight * fit_score + engagement_weight * engagement_score + intent_weight * intent_score) / (fit_weight + engagement_weight + intent_weight)", 2) }} as lead_score,
+    {{ round_half_up("(fit_weight * fit_score + engagement_weight * engagement_score + intent_weight * intent_score) / (fit_weight + engagement_weight + intent_weight)", 2) }} >= {{ var('lead_score_mql_threshold') }} as is_marketing_qualified,
     last_scored_activity_at
 from scored

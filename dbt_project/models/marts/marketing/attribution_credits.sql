@@ -53,7 +53,7 @@ journeys as (
         touches.campaign,
         touches.campaign_name,
         touches.platform,
-        {{ dbt.datediff('touches.touched_at', 'won_deals.closed_at', 'second') }} / 86400.0 as days_before_close,
+        cast({{ timestamp_diff('touches.touched_at', 'won_deals.closed_at', 'second') }} as double) / 86400 as days_before_close,  -- a double on both engines (Spark keeps 86400.0 a DECIMAL and rounds the quotient)
         row_number() over (partition by won_deals.deal_id order by touches.touched_at, touches.touch_id) as touch_position,
         count(*) over (partition by won_deals.deal_id) as touch_count
     from won_deals

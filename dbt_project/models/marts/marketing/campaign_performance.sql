@@ -90,7 +90,7 @@ select
     ad_spend.impressions,
     ad_spend.clicks,
     case when ad_spend.ad_spend > 0
-        then round(cast(coalesce(credits_by_campaign.attributed_revenue_cents, 0) as double) / 100 / cast(ad_spend.ad_spend as double), 4)
+        then {{ round_half_up("cast(coalesce(credits_by_campaign.attributed_revenue_cents, 0) as double) / 100 / cast(ad_spend.ad_spend as double)", 4) }}
     end as romi,
     ad_spend.first_spend_date,
     ad_spend.last_spend_date

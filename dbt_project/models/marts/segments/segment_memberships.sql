@@ -9,7 +9,8 @@
     one stops the build with a message naming the segment.
 -#}
 {%- set segments = validated_segments(config.get('meta', {}).get('segments'), ref('customer_360')) -%}
-{%- set previous = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier) if execute else none -%}
+{{ config(pre_hook="{{ keep_previous_build() }}") }}
+{%- set previous = previous_build() -%}
 
 with
 

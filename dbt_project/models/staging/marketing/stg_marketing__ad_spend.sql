@@ -10,7 +10,7 @@ renamed as (
 
     select
         -- ids
-        md5(concat_ws('|', trim(platform), trim(campaign_id), trim("date"))) as ad_spend_id,
+        md5(concat_ws('|', trim(platform), trim(campaign_id), trim({{ adapter.quote('date') }}))) as ad_spend_id,
         lower(trim(platform)) as platform,
         trim(campaign_id) as campaign_id,
 
@@ -21,7 +21,7 @@ renamed as (
         lower(trim(utm_campaign)) as utm_campaign,
 
         -- measures
-        try_cast("date" as date) as spend_date,
+        try_cast({{ adapter.quote('date') }} as date) as spend_date,
         {{ to_integer('impressions') }} as impressions,
         {{ to_integer('clicks') }} as clicks,
         {{ to_amount('spend') }} as spend,

@@ -30,7 +30,7 @@ renamed as (
         nullif(trim(url), '') as url,
 
         -- timestamps
-        {{ to_utc_timestamp('"timestamp"') }} as occurred_at,
+        {{ to_utc_timestamp(adapter.quote('timestamp')) }} as occurred_at,
 
         -- lineage
         _file,

@@ -2,9 +2,10 @@
     [CDW_EVENT_DAYS_START, CDW_EVENT_DAYS_END) deletes and re-inserts exactly those days, so re-running
     a day is idempotent and a new day costs a day's work. Without them (a first build, a
     full refresh, dbt by hand) every day is built. The row count is logged again after the
-    delete of rows gone from raw (the project's count hook runs before a model's own hooks). -#}
+    delete of rows gone from raw (the project's count hook runs before a model's own hooks).
+    On Spark a table rebuilt in full (Parquet has no DELETE; dbt_project/README.md, "Spark"). -#}
 {{ config(
-    materialized='incremental',
+    materialized=('table' if target.type == 'spark' else 'incremental'),
     incremental_strategy='delete+insert',
     unique_key='delivery_day',
     on_schema_change='append_new_columns',
