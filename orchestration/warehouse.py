@@ -233,7 +233,11 @@ class WarehouseResource(dg.ConfigurableResource):
         with run_lock(run.run_id, run.job_name, log=log):
             context.instance.add_run_tags(run.run_id, {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()})
             fail_runs_whose_process_died(context.instance, run.run_id, log)
-            wait_until_free(on_wait=log)  # a reader at the start: said here, with who holds it
+            try:
+                wait_until_free(on_wait=log)  # a reader at the start: said here, with who holds it
+            except WarehouseBusy as exc:  # the steps wait again, and their retry policies apply
+                if log:
+                    log(str(exc))
             yield self
 
     def connect(self, *, read_only: bool = False, on_wait: Callable[[str], None] | None = None

@@ -119,12 +119,16 @@ def test_sigkill_at_random_points_then_rerun_equals_an_uninterrupted_run(tmp_pat
         assert hashlib.sha256(a).digest() == hashlib.sha256(b).digest()
 
 
-def test_flaky_source_is_retried_with_backoff(tmp_path):
-    """The warehouse is held by another writer for the first two attempts: the extract asset's
-    RetryPolicy waits (exponential backoff) and the third attempt loads the file."""
+def test_flaky_source_is_retried_with_backoff(tmp_path, monkeypatch):
+    """The warehouse is held by another writer for longer than a connection waits for it
+    (CDW_LOCK_TIMEOUT_SECONDS) in the first two attempts: the extract asset's RetryPolicy waits
+    (exponential backoff) and the third attempt loads the file."""
     import dagster as dg
 
     from orchestration.defs.extract.assets import EXTRACT_RETRY, extract_assets
+    from orchestration.warehouse import WarehouseResource
+
+    monkeypatch.setenv("CDW_LOCK_TIMEOUT_SECONDS", "0.5")
 
     home = tmp_path / "cdw"
     use_home(home)
@@ -158,7 +162,8 @@ def test_flaky_source_is_retried_with_backoff(tmp_path):
     watcher.start()
     try:
         (asset,) = [a for a in extract_assets if a.key == dg.AssetKey(["raw", "crm_contacts"])]
-        result = dg.materialize([asset], instance=instance, raise_on_error=False)
+        result = dg.materialize([asset], instance=instance, raise_on_error=False,
+                                resources={"warehouse": WarehouseResource()})
     finally:
         watcher.join()
         holder.wait(timeout=30)
