@@ -224,16 +224,17 @@ def print_identity_accuracy(con) -> None:
 def cmd_explain(args) -> int:
     import duckdb
 
+    from orchestration import warehouse
     from orchestration.identity.explain import explain
 
     wh = settings.warehouse_path()
     if not wh.exists():
         return _fail(f"no warehouse at {wh}: run `cdw run` first")
     try:
-        with duckdb.connect(str(wh), read_only=True) as con:
+        with warehouse.connect(wh, read_only=True) as con:
             found, lines = explain(con, args.value)
-    except duckdb.IOException as exc:
-        return _fail(f"the warehouse is busy (a run holds the write lock?): {str(exc).splitlines()[0]}")
+    except warehouse.WarehouseBusy as exc:
+        return _fail(str(exc))
     except duckdb.CatalogException as exc:
         return _fail(f"identity tables missing, run `cdw run` first: {str(exc).splitlines()[0]}")
     print("\n".join(lines))

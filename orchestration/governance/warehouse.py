@@ -10,6 +10,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration import warehouse as shared
 from orchestration.governance.ledger import ErasureError
 
 
@@ -18,15 +19,14 @@ def sql_literal(s: str) -> str:
 
 
 @contextmanager
-def read_only(path: Path):
-    """A read-only connection to a DuckDB file; ErasureError when a run holds the write lock."""
+def read_only(path: Path, timeout: float = 0.0):
+    """A read-only connection to a DuckDB file through the warehouse's connection factory; when a
+    run holds the file for longer than `timeout` seconds (by default: not at all - a sensor tick
+    must not wait out a run), ErasureError saying who holds it."""
     try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as exc:
-        raise ErasureError(
-            f"the warehouse is busy (a run holds the write lock): try again when it ends "
-            f"({str(exc).splitlines()[0][:120]})"
-        ) from None
+        con = shared.connect(path, read_only=True, timeout=timeout)
+    except shared.WarehouseBusy:
+        raise ErasureError("the warehouse is busy (a run holds its lock): try again when it ends") from None
     with con:
         yield con
 

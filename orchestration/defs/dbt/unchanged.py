@@ -47,6 +47,7 @@ import yaml
 
 from orchestration import settings
 from orchestration.table_digest import row_digests
+from orchestration.warehouse import connect
 from orchestration.governance.config import tombstones_path
 
 REBUILD_TAG = "cdw/rebuild"
@@ -214,7 +215,7 @@ def data_digest(warehouse: Path, inputs: list[str], outputs: list[str]) -> dict[
     out: dict[str, str] = {}
     if not warehouse.exists():
         return {"warehouse": "missing"}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         for rel in inputs:
             present, _ = _exists(con, rel)
             if not present:

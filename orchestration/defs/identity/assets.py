@@ -11,9 +11,8 @@ ratios and model parameters only.
 """
 
 import dagster as dg
-import duckdb
 
-from orchestration import settings
+from orchestration import settings, warehouse
 from orchestration.identity.accuracy import record
 from orchestration.identity.matching import latest_report
 
@@ -58,10 +57,11 @@ def matching_metadata(report: dict | None) -> dict:
     description="Match accuracy of identity resolution, measured every run (pairwise precision / recall / F1 "
                 "against the demo ground truth when present, match rate, cluster sizes); appended to "
                 "marts.identity_accuracy and marts.identity_cluster_sizes.",
+    required_resource_keys={"warehouse"},  # runs take turns (orchestration/warehouse.py)
 )
 def identity_accuracy(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     truth = settings.truth_dir()
-    with duckdb.connect(str(settings.warehouse_path())) as con:
+    with warehouse.connect() as con:
         rows, sizes = record(con, truth if truth.exists() else None, context.run.run_id)
     people, accounts = rows
     histogram = "\n".join(["| cluster size | customers |", "|---:|---:|"]
