@@ -7,7 +7,7 @@ PEOPLE ?= 3000
 SEED   ?= 42
 export CDW_HOME ?= $(CURDIR)/data
 
-.PHONY: install run test chromium java ui docs bench clean
+.PHONY: install run test lint chromium java ui docs bench clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,12 @@ run: install
 # Two workers (pytest-xdist), one per core of the CI machine; a test file's tests stay on one worker
 # so its module fixtures are built once. PYTEST_ARGS adds to it (e.g. PYTEST_ARGS="-n 0 -k gate").
 PYTEST_ARGS ?=
-test: install chromium java
+test: install chromium java lint
 	$(VENV)/bin/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+## lint: ruff over the Python (rules in pyproject.toml [tool.ruff]); `ruff check --fix .` repairs most
+lint: install
+	$(VENV)/bin/ruff check .
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \

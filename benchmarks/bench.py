@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -366,7 +366,7 @@ def main(argv=None) -> int:
     print("\n" + table)
     out = REPO / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     meta = {"when": stamp, "cpu_count": os.cpu_count(), "python": sys.version.split()[0]}
     (out / f"{stamp}.json").write_text(json.dumps({"meta": meta, "results": results, "febrl": febrl_rows}, indent=2))
     (out / f"{stamp}.md").write_text(f"# Benchmark {stamp}\n\n{table}\n")

@@ -22,7 +22,7 @@ import os
 import shutil
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.bench import REPO, SCALES, ensure_sources, input_rows, pipeline_run, run_measured
@@ -142,7 +142,7 @@ def main(argv=None) -> int:
     print("\n" + table)
     out = REPO / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (out / f"{stamp}-spark.json").write_text(json.dumps({"cpu_count": os.cpu_count(), "results": results}, indent=2))
     (out / f"{stamp}-spark.md").write_text(f"# Spark beside DuckDB {stamp}\n\n{table}\n")
     return 0 if all(r["duckdb"]["ok"] and r["spark"]["ok"] for r in results) else 1

@@ -39,7 +39,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -296,7 +296,7 @@ def validate_table(
     pii = set(getattr(module, "PII_COLUMNS", set()))
     keys = list(getattr(module, "SAMPLE_KEYS", []))
     track_volume = bool(getattr(module, "TRACK_VOLUME", False))
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
 
     # 1. read (read-only, closed before GX runs): the frame, the table's row count, the history
     with connect(warehouse, read_only=True) as con:

@@ -16,8 +16,7 @@ import argparse
 import json
 import sys
 import time
-from datetime import date
-from pathlib import Path
+from datetime import UTC, date
 
 from orchestration import settings
 
@@ -255,9 +254,9 @@ def cmd_summary(args) -> int:
     print_summary(None, None, None, checks)
     when = ""
     if stats.start_time:
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        when = f" started {datetime.fromtimestamp(stats.start_time, timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+        when = f" started {datetime.fromtimestamp(stats.start_time, UTC):%Y-%m-%d %H:%M:%S} UTC"
     print(f"Last run: {run.run_id} ({run.job_name}) {status}{when}"
           + (f", {seconds:.1f}s" if seconds is not None else ""))
     return 0

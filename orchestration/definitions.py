@@ -6,6 +6,7 @@ from orchestration import settings
 
 settings.export_env()
 
+from orchestration.defs.alerts import run_failure_alert  # noqa: E402
 from orchestration.defs.automation import (  # noqa: E402
     daily_full_pipeline,
     erasure_requests_sensor,
@@ -14,7 +15,6 @@ from orchestration.defs.automation import (  # noqa: E402
     hourly_event_days,
     landing_files_sensor,
 )
-from orchestration.defs.alerts import run_failure_alert  # noqa: E402
 from orchestration.defs.dbt.assets import dbt_resource, event_day_dbt_models, warehouse_dbt_models  # noqa: E402
 from orchestration.defs.exports.assets import export_assets  # noqa: E402
 from orchestration.defs.extract.assets import extract_assets  # noqa: E402

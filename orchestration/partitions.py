@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -47,7 +47,7 @@ def first_day() -> date:
 
 def last_day(now: datetime | None = None) -> date:
     """The newest partition: today (UTC)."""
-    return (now or datetime.now(timezone.utc)).date()
+    return (now or datetime.now(UTC)).date()
 
 
 def file_day(path: Path, now: datetime | None = None) -> date:
@@ -60,7 +60,7 @@ def file_day(path: Path, now: datetime | None = None) -> date:
         except ValueError:  # 20261399 is not a date: look further, else fall back to mtime
             continue
     if day is None:
-        day = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).date()
+        day = datetime.fromtimestamp(path.stat().st_mtime, UTC).date()
     return min(max(day, first_day()), last_day(now))
 
 
@@ -117,7 +117,7 @@ def staging_window(con, start: date, end_exclusive: date) -> tuple[date, date, d
     """The days the per-day dbt step builds: its partition window widened to every unstaged day;
     with the time to record as staged once dbt succeeded (taken before it starts, naive UTC like
     raw._loaded_at) and the unstaged days outside the window."""
-    as_of = datetime.now(timezone.utc).replace(tzinfo=None)
+    as_of = datetime.now(UTC).replace(tzinfo=None)
     behind = [d for d in unstaged_days(con) if not start <= d < end_exclusive]
     if behind:
         start = min(start, *behind)

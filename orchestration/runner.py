@@ -37,8 +37,8 @@ def run_pipeline(job_name: str = "full_pipeline", log_level: str = "DEBUG",
     run covers (a single-run backfill); by default the days with new files up to today. `rebuild`:
     build the warehouse even when nothing it reads changed (orchestration/defs/dbt/unchanged.py)."""
     settings.export_env()
-    from orchestration.defs.dbt.unchanged import REBUILD_TAG
     from orchestration.definitions import defs
+    from orchestration.defs.dbt.unchanged import REBUILD_TAG
 
     job = defs.resolve_job_def(job_name)
     start, end = days or pending_event_days()

@@ -53,7 +53,7 @@ DEFAULT_DUCKDB_MEMORY_LIMIT = "5GB"
 
 def duckdb_memory_limit() -> str:
     value = os.environ.get("CDW_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT).strip()
-    if not value.replace(".", "", 1).rstrip("KMGTiBkmgtib").isdigit():
+    if not value.replace(".", "", 1).rstrip("KMGTiBkmgtib").isdigit():  # noqa: B005 (strips unit letters)
         raise ValueError(f"CDW_DUCKDB_MEMORY_LIMIT={value!r}: give an amount such as 5GB or 500MB")
     return value
 

@@ -36,7 +36,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -181,7 +181,7 @@ def run_lock(run_id: str, job: str, *, timeout: float | None = None,
             if log:
                 log(f"waiting for {holder} to finish: runs take turns on the warehouse")
     try:
-        since = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        since = datetime.now(UTC).isoformat(timespec="seconds")
         _holder_path().write_text(json.dumps({"run_id": run_id, "job": job, "pid": os.getpid(), "since": since}))
         yield
     finally:

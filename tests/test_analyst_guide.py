@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import duckdb
-
 from test_marts_analytics import wh  # noqa: F401  (the hand-made warehouse: a fixture)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -77,7 +76,7 @@ def test_cdw_sql_reports_a_bad_query_without_traceback(demo):
     assert "cdw: error:" in out.stderr and "Traceback" not in out.stderr
 
 
-def test_guide_queries_give_the_right_answers_on_known_rows(wh):
+def test_guide_queries_give_the_right_answers_on_known_rows(wh):  # noqa: F811 (wh: the imported fixture)
     """The guide's own SQL on the hand-made rows of test_marts_analytics (Ann, Bob and Cid bought; Dee
     has an open deal; Lea is a lead from the email list), answers worked out by hand."""
     with duckdb.connect(str(wh), read_only=True) as con:

@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 
 import duckdb
 import pytest
-
 from hubspot_fake import TOKEN, FakeHubSpot
+
 from orchestration.crm_client import CrmError
 from orchestration.extract.contracts import contracts
 from orchestration.extract.hubspot_api import HubSpotClient, pull_all
 from orchestration.extract.loader import load_source
+
 
 def hubspot_objects(landing) -> dict[str, list[dict]]:
     """The generator's CRM files rendered as HubSpot API records (properties + associations)."""

@@ -11,8 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
-
-from dbt_fixtures import customer_of as _customer_of, dbt_build, query as _query, write_raw
+from dbt_fixtures import customer_of as _customer_of
+from dbt_fixtures import dbt_build, write_raw
+from dbt_fixtures import query as _query
 
 TS = "2024-01-01T00:00:00Z"
 

@@ -1,6 +1,5 @@
 """The code location loads, with every layer as a group, blocking checks, the schedule and sensor."""
 
-import dagster as dg
 
 
 def test_definitions_load_with_layers_checks_schedule_and_sensor():

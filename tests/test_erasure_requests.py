@@ -12,7 +12,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-
 from conftest import use_home
 
 KEY = "test-erasure-key-0123456789abcdef"

@@ -7,7 +7,6 @@ import hashlib
 import shutil
 
 import duckdb
-
 from conftest import use_home
 
 KEY = "test-erasure-key-0123456789abcdef"

@@ -22,7 +22,6 @@ from orchestration.governance.hashing import (
     sha256_hex,
 )
 
-
 # --- hashing: the platforms' own examples ------------------------------------------------------
 
 def test_meta_published_test_vectors():
@@ -125,7 +124,6 @@ def test_crm_writeback_not_configured_by_default(demo):
 def test_no_pii_in_the_run_event_log(demo):
     """Log messages and metadata of every event of the demo run: no email or phone of anybody."""
     import dagster as dg
-
     from conftest import use_home
 
     use_home(demo.home)
@@ -151,8 +149,8 @@ def hubspot():
 
 def test_crm_writeback_is_idempotent_and_retries(demo, hubspot, tmp_path):
     from orchestration.crm_client import CrmClient, CrmError
-    from orchestration.defs.exports.crm import CDW_PROPERTIES, write_back
     from orchestration.defs.exports.assets import CRM_WRITEBACK_PURPOSE, crm_updates
+    from orchestration.defs.exports.crm import CDW_PROPERTIES, write_back
 
     (n_contacts,) = demo.sql("SELECT count(*) FROM marts.customer_source_records WHERE source = 'crm_contacts'")[0]
     with duckdb.connect(str(demo.warehouse), read_only=True) as con:

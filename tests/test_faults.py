@@ -21,7 +21,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import use_home
 
 PEOPLE, SEED = 120, 23

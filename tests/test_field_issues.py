@@ -234,6 +234,7 @@ def test_a_delivery_with_30_percent_bad_birth_dates_runs_green_and_the_contact_m
     field issue, and still merges with the person it duplicates; 30% of the delivery's birth dates
     being bad does not hold the warehouse back."""
     from conftest import copy_of_demo, use_home
+
     from orchestration.runner import run_pipeline
 
     home = copy_of_demo(demo, tmp_path / "cdw")

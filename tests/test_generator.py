@@ -116,7 +116,7 @@ def _breaks_contract(record: dict, contract: dict) -> bool:
 
 def _contract_violations(landing: Path) -> tuple[set[tuple[str, int]], Counter]:
     bad, total = set(), Counter()
-    for name, c in CONTRACTS.items():
+    for c in CONTRACTS.values():
         if c["format"] == "csv":
             for f in sorted(landing.glob(c["path"])):
                 rel = f.relative_to(landing).as_posix()

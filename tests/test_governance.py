@@ -20,9 +20,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from hubspot_fake import GDPR_DELETE, TOKEN, FakeHubSpot
-
 from conftest import use_home
+from hubspot_fake import GDPR_DELETE, TOKEN, FakeHubSpot
 
 PEOPLE = 200
 SEED = 7
@@ -410,8 +409,8 @@ def test_erasure_request_file_is_picked_up_by_the_sensor(gov, monkeypatch):
 
     from orchestration.defs.automation import erasure_requests_sensor
     from orchestration.governance import crm_erasure
-    from orchestration.governance.ledger import erasure_count
     from orchestration.governance.hashing import hashed
+    from orchestration.governance.ledger import erasure_count
 
     monkeypatch.setenv("CDW_CRM_API_URL", gov.crm.url)
     monkeypatch.setenv("CDW_CRM_API_TOKEN", TOKEN)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import use_home
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ import pytest
 from orchestration.identity import registry
 from orchestration.identity.accuracy import pairwise
 from orchestration.identity.explain import _email_key
-from orchestration.identity.graph import component_labels, derive_customer_id
+from orchestration.identity.graph import derive_customer_id
 from orchestration.identity.phones import register_udfs, to_e164
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import duckdb
-
 from dbt_fixtures import dbt_build, query, write_raw
 
 MODELS = "stg_web__events int_web_events_sessionized int_web_sessions"

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-
 from dbt_fixtures import dbt_build, query, write_raw
 
 MODELS = ("stg_crm__contacts", "stg_marketing__email_members", "stg_marketing__email_events")
@@ -17,7 +16,7 @@ MODELS = ("stg_crm__contacts", "stg_marketing__email_members", "stg_marketing__e
 
 def contact(cid: int, modified: str, **fields) -> dict:
     return {"hs_object_id": str(cid), "firstname": "Ann", "lastname": f"Lee{cid}", "email": f"ann{cid}@example.com",
-            "phone": "+1 415 555 01%02d" % cid, "country": "US", "jobtitle": "Analyst",
+            "phone": f"+1 415 555 01{cid:02d}", "country": "US", "jobtitle": "Analyst",
             "createdate": "2024-01-01T00:00:00Z", "lastmodifieddate": modified, **fields}
 
 

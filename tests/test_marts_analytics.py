@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from dbt_fixtures import DBT_PROJECT, customer_of as customer, dbt_build, query as q, write_raw
+from dbt_fixtures import DBT_PROJECT, dbt_build, write_raw
+from dbt_fixtures import customer_of as customer
+from dbt_fixtures import query as q
 
 AS_OF = "2024-06-30"
 AS_OF_VARS = {"analytics_as_of_date": AS_OF, "rfm_as_of_date": AS_OF}
@@ -168,7 +169,7 @@ def test_attribution_journey_to_the_cent(wh):
     rows = q(wh, "SELECT attribution_model, touch_position, campaign, credit_cents FROM marts.attribution_credits"
                  " WHERE deal_id = 11 ORDER BY attribution_model, touch_position")
     credits: dict[str, list[int]] = {}
-    for model, pos, campaign, cents in rows:
+    for model, _pos, _campaign, cents in rows:
         credits.setdefault(model, []).append(cents)
     assert [r[2] for r in rows if r[0] == "linear"] == ["spring", "brand", "abm"]  # the post-close visit is out
     # touches 14 d 0 h, 7 d 0 h and 1 d 0 h before the close at 2024-03-15 10:00

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
+from conftest import use_home
 
 from orchestration import partitions
-from conftest import use_home
 
 PEOPLE = 200
 SEED = 5
@@ -28,10 +28,10 @@ def test_file_day_from_name_mtime_and_clamped(tmp_path):
     future = tmp_path / "2999-01-01.jsonl"
     for p in (named, compact, undated, not_a_date, ancient, future):
         p.write_text("{}\n")
-    stamp = datetime(2026, 10, 9, 12, tzinfo=timezone.utc).timestamp()
+    stamp = datetime(2026, 10, 9, 12, tzinfo=UTC).timestamp()
     os.utime(undated, (stamp, stamp))
     os.utime(not_a_date, (stamp, stamp))
-    now = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 23, tzinfo=UTC)
     assert partitions.file_day(named, now) == date(2026, 10, 3)
     assert partitions.file_day(compact, now) == date(2026, 10, 4)
     assert partitions.file_day(undated, now) == date(2026, 10, 9)  # no date in the name: modification day
@@ -196,7 +196,7 @@ def test_schedules_and_sensor_cover_the_days_of_new_files(tmp_path):
     repo = defs.get_repository_def()
     instance = dg.DagsterInstance.ephemeral()
     hourly = defs.resolve_schedule_def("hourly_event_days")
-    tick = datetime(2026, 11, 20, 10, 15, tzinfo=timezone.utc)
+    tick = datetime(2026, 11, 20, 10, 15, tzinfo=UTC)
     with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=repo) as ctx:
         request = hourly.evaluate_tick(ctx).run_requests[0]
     assert request.partition_key == "2026-11-20"
@@ -206,7 +206,7 @@ def test_schedules_and_sensor_cover_the_days_of_new_files(tmp_path):
     late.write_text('{"messageId":"x","type":"track","timestamp":"2026-10-20T10:00:00Z","anonymousId":"a"}\n')
     now = time.time()
     daily = defs.resolve_schedule_def("daily_full_pipeline")
-    tick = datetime.fromtimestamp(now - 30 + 86400, timezone.utc)  # the previous tick was 30 s ago
+    tick = datetime.fromtimestamp(now - 30 + 86400, UTC)  # the previous tick was 30 s ago
     with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, repository_def=repo) as ctx:
         request = daily.evaluate_tick(ctx).run_requests[0]
     expected = partitions.range_tags(date(2026, 10, 20), tick.date())

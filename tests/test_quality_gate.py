@@ -8,7 +8,7 @@ behaviour in a real run is in test_gate.py.
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
@@ -132,7 +132,7 @@ def test_volume_change_against_last_good_run_with_configurable_tolerance(warehou
 
 def test_quarantine_rate_per_delivery_fails_until_a_good_delivery_follows(warehouse, monkeypatch):
     module = MODULES["raw_crm_contacts"]
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     log = "INSERT INTO raw._load_log (load_id, source, file, sha256, bytes, status, rows_read, rows_loaded, rows_quarantined, message, loaded_at) VALUES ('x', 'crm_contacts', ?, 'sha', 1, 'loaded', ?, ?, ?, '', ?)"
     sql(warehouse, log, ["crm/contacts/bad_batch.csv", 20, 18, 2, now])  # 10% quarantined
     out = validate_table(module, warehouse)
@@ -151,7 +151,7 @@ def test_quarantine_rate_per_delivery_fails_until_a_good_delivery_follows(wareho
 
 def test_refused_file_and_stale_source_warn_without_blocking(warehouse, monkeypatch):
     module = MODULES["raw_web_events"]
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     sql(warehouse, "INSERT INTO raw._load_log "
                    "(load_id, source, file, sha256, bytes, status, rows_read, rows_loaded, rows_quarantined, message, loaded_at) VALUES ('x', 'web_events', 'web/events/cut.jsonl.gz', 'sha', 1, "
                    "'refused', 0, 0, 0, 'web/events/cut.jsonl.gz: line 7: truncated or corrupt gzip stream', ?)", [now])

@@ -20,7 +20,6 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-
 from conftest import use_home
 
 REPO = Path(__file__).resolve().parent.parent

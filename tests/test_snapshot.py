@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import duckdb
-
 from conftest import use_home
 
 

@@ -21,7 +21,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import use_home
 
 REPO = Path(__file__).resolve().parent.parent

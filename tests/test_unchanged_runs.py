@@ -4,11 +4,10 @@ makes the next run rebuild (orchestration/defs/dbt/unchanged.py)."""
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
-
 from conftest import use_home
 
 
@@ -72,7 +71,7 @@ def test_a_run_with_nothing_new_skips_the_build_and_a_change_rebuilds(home, demo
 
     # one CRM contact changes (a new delivery): the next run rebuilds, and the change reaches the marts
     contacts = home / "landing" / "crm" / "contacts"
-    modified = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    modified = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with duckdb.connect() as con:
         con.execute(f"""COPY (SELECT * REPLACE ('Chief Benchmark Officer' AS jobtitle, '{modified}' AS lastmodifieddate)
                               FROM read_csv('{contacts / "contacts.csv"}', header=true, all_varchar=true)

@@ -4,7 +4,7 @@ CDW_ALERT_WEBHOOK_URL is set. No PII: run id, job, failed steps and the error cl
 import json
 import os
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -33,7 +33,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext):
     failed_steps = sorted({e.step_key for e in context.get_step_failure_events() if e.step_key})
     error = context.failure_event.event_specific_data.error if context.failure_event.event_specific_data else None
     write_alert({
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "run_id": context.dagster_run.run_id,
         "job": context.dagster_run.job_name,
         "failed_steps": failed_steps,

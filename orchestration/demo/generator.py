@@ -641,7 +641,7 @@ class _Generator:
         self.email_counter[slot] = k + 1
         return f"{letters}{k if k else ''}@{domain}"
 
-    def _person_records(self, r: random.Random, out: "_ChunkRecords", gi: int, c: int, k_comp: int, ordinal: int,
+    def _person_records(self, r: random.Random, out: _ChunkRecords, gi: int, c: int, k_comp: int, ordinal: int,
                         cycle: int, fi: int, li: int, cat: int, has_phone: bool) -> int:
         """One person's records in every system they are in; returns how many."""
         if cat == 2:   # an anonymous visitor who never identifies: one cookie, nothing else
@@ -686,7 +686,7 @@ class _Generator:
             records += self._web_records(r, out, p)
         return records
 
-    def _crm_records(self, r: random.Random, out: "_ChunkRecords", p: "_Person", n_contacts: int, member: bool,
+    def _crm_records(self, r: random.Random, out: _ChunkRecords, p: _Person, n_contacts: int, member: bool,
                      web: bool) -> int:
         """The person's CRM contacts (the first, and duplicates of a kind each) and deals."""
         dup_types = []
@@ -716,7 +716,7 @@ class _Generator:
         self._deal_rows(r, out, p, deals, n_contacts, first_row, stage)
         return n_contacts
 
-    def _deal_stages(self, r: random.Random, p: "_Person") -> list[str]:
+    def _deal_stages(self, r: random.Random, p: _Person) -> list[str]:
         deals = []
         if p.k_comp >= 0 and not p.is_role:
             u = r.random()
@@ -727,7 +727,7 @@ class _Generator:
                              else V.OPEN_STAGES[int(r.random() * 5)])
         return deals
 
-    def _contact_rows(self, r: random.Random, out: "_ChunkRecords", p: "_Person", n_contacts: int,
+    def _contact_rows(self, r: random.Random, out: _ChunkRecords, p: _Person, n_contacts: int,
                       dup_types: list[str], stage: str, lead_status: str, member: bool, web: bool) -> None:
         c, k_comp, C, bump, we = p.c, p.k_comp, out.C, self.bump, self.we
         # shared person-level attributes
@@ -835,7 +835,7 @@ class _Generator:
             out.c_modified.append(created + int(r.random() * (we - created)))
             out.c_person.append(p.pid)
 
-    def _deal_rows(self, r: random.Random, out: "_ChunkRecords", p: "_Person", deals: list[str], n_contacts: int,
+    def _deal_rows(self, r: random.Random, out: _ChunkRecords, p: _Person, deals: list[str], n_contacts: int,
                    first_row: int, stage: str) -> None:
         we, D = self.we, out.D
         for stage_d in deals:
@@ -861,7 +861,7 @@ class _Generator:
             on_dup = u < 0.12 and n_contacts > 1 and out.C["lifecyclestage"][first_row + 1] == stage
             out.d_contact_row.append(-1 if u < 0.03 else first_row + (1 if on_dup else 0))
 
-    def _member_records(self, r: random.Random, out: "_ChunkRecords", p: "_Person") -> int:
+    def _member_records(self, r: random.Random, out: _ChunkRecords, p: _Person) -> int:
         """The person's email list members (a second address sometimes): Mailchimp keys them by the
         lowercased address."""
         ws, we, M, bump = self.ws, self.we, out.M, self.bump
@@ -913,7 +913,7 @@ class _Generator:
             records += 1
         return records
 
-    def _web_records(self, r: random.Random, out: "_ChunkRecords", p: "_Person") -> int:
+    def _web_records(self, r: random.Random, out: _ChunkRecords, p: _Person) -> int:
         """The person's web devices: anonymous cookies that identify by a form (traits) or log in."""
         account = r.random() < 0.45
         uid = f"usr_{int(_mix64(np.array([p.gi ^ self.salt]))[0]):016x}" if account else ""
@@ -1266,7 +1266,7 @@ class _Generator:
         changed = np.array(m_changed, dtype=np.int64)
         status = np.array(m_base, dtype=object)
         nc = len(self.campaign_send)
-        ev_member, ev_camp, ev_type, ev_time, ev_url = [], [], [], [], []
+        ev_member, ev_camp, ev_type, ev_time = [], [], [], []
         if nc:
             send = self.campaign_send
             elig = (status == "subscribed")[:, None] & (opt[:, None] < send[None, :])
@@ -1505,7 +1505,7 @@ def _postcode(c: int, key: str, r: random.Random) -> str:
 # Extra noise for measuring identity resolution (generate(..., hard=True)). It only runs in
 # hard mode and draws from its own random streams, so the default output stays byte-identical.
 
-def _harden_contacts(g: "_Generator", ci: int, C: dict, c_person: list, m_person: list, dev_person: list) -> None:
+def _harden_contacts(g: _Generator, ci: int, C: dict, c_person: list, m_person: list, dev_person: list) -> None:
     """Nicknames, swapped first/last, extra typos and missing emails on duplicate CRM contacts;
     family phones (and address and last name) shared by two different people."""
     r = random.Random(int(g.rng(90, ci).integers(1 << 62)))
@@ -1555,7 +1555,7 @@ def _harden_contacts(g: "_Generator", ci: int, C: dict, c_person: list, m_person
         g.bump("hard_family_phones")
 
 
-def _share_devices(g: "_Generator", ci: int, anon: list, dev_person: list, dev_kind: list) -> tuple[list, list]:
+def _share_devices(g: _Generator, ci: int, anon: list, dev_person: list, dev_kind: list) -> tuple[list, list]:
     """Reused anonymousIds: ~3 % of identifying devices are a device another person of the chunk
     also identifies on (a family laptop). A device used by several people is nobody's profile:
     the truth lists it as its own entity, `DEVICE-<anonymousId>`, so merging it is an error."""

@@ -175,7 +175,7 @@ def _check_byod(name, fmt, columns, types, formats, bounds, patterns, mapping, s
             raise ContractError(f"sources.yml: {name}.date_formats.{col}: not a date or timestamp field")
         if f not in DATE_FORMATS:
             raise ContractError(f"sources.yml: {name}.date_formats.{col}: {f!r} is not one of {sorted(DATE_FORMATS)}")
-    for col, (lo, hi) in bounds.items():
+    for col, (_lo, _hi) in bounds.items():  # each a (low, high) pair
         if types.get(col) not in DEFAULT_BOUNDS:
             raise ContractError(f"sources.yml: {name}.bounds.{col}: bounds need a date, timestamp, number or integer field")
     for col, pattern in patterns.items():

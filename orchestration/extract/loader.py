@@ -41,15 +41,15 @@ import uuid
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 
+from orchestration import partitions, settings
 from orchestration.extract import fields as checks
 from orchestration.extract.contracts import SourceContract, contracts
 from orchestration.extract.fields import MAX_FIELD_CHARS, lit
-from orchestration import partitions, settings
 
 LINEAGE_COLUMNS = ("_file", "_line", "_load_id", "_loaded_at")
 DAY_COLUMN = "_delivery_day"  # partitioned sources only: the partition day of the row's file
@@ -584,7 +584,7 @@ def _known_unchanged(con, contract: SourceContract, rel: str, stat) -> bool:
     skip it without reading it again (hashing gigabytes of old event files would dominate an
     incremental run). A file rewritten in place has a newer mtime and is hashed as usual. A file
     refused for its content counts too: it is refused (and logged) once, not on every run."""
-    modified = datetime.fromtimestamp(stat.st_mtime, timezone.utc).replace(tzinfo=None)
+    modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None)
     return con.execute(
         "SELECT 1 FROM raw._load_log WHERE source=? AND file=? AND bytes=? AND loaded_at >= ? "
         "AND status IN ('loaded', 'duplicate', 'refused') "
@@ -720,7 +720,7 @@ def load_file(con, contract: SourceContract, path: Path, landing: Path) -> FileL
     before = (stat.st_size, stat.st_mtime_ns)
     digest = _sha256(path)
     size = stat.st_size
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     load_id = uuid.uuid4().hex[:16]
     logged = dict(con.execute(
         "SELECT status, arg_max(sha256, loaded_at) FROM raw._load_log WHERE source=? AND file=? "
@@ -862,7 +862,7 @@ def load_source(con, contract: SourceContract, landing: Path | None = None,
     ensure_schemas(con)
     ensure_raw_table(con, contract)
     result = SourceLoad(contract.name)
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     files = source_files(contract, landing)
     _mark_removed(con, contract, {p.relative_to(landing).as_posix() for p in _candidates(contract, landing)}, now)
     result.files.extend(_refuse_unsafe(con, contract, landing, now))

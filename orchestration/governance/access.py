@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -100,7 +100,7 @@ def export_access(identifier: str, warehouse: Path | None = None, out_dir: Path 
     with read_only(wh) as con:
         data = collect(con, identifier)
     access_id = "acc_" + uuid.uuid4().hex[:16]
-    doc = {"access_id": access_id, "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **data}
+    doc = {"access_id": access_id, "generated_at": datetime.now(UTC).isoformat(timespec="seconds"), **data}
     path = (out_dir or access_dir()) / f"{access_id}.json"
     atomic_write_bytes(path, (json.dumps(doc, indent=2, sort_keys=True, default=_json_default) + "\n").encode())
     n = (len(data["profile"]) + sum(len(v) for v in data["source_records"].values())

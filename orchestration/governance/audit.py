@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import fcntl
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from orchestration.governance.config import audit_path
 
 
 def record(action: str, *, target: str, rows: int | None = None, run_id: str | None = None, **detail) -> dict:
     entry = {
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "action": action,
         "target": target,
         "rows": rows,

@@ -27,7 +27,7 @@ import hmac
 import json
 from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -77,7 +77,7 @@ def enqueue(erasure_id: str, contact_ids: set[str]) -> int:
     f = _fernet()
     with _locked_queue() as queue:
         queue[erasure_id] = {
-            "queued_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "queued_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "sealed_contacts": [f.encrypt(cid.encode()).decode() for cid in sorted(contact_ids)],
             "attempts": 0,
             "last_error": None,

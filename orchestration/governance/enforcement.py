@@ -22,7 +22,6 @@ from orchestration.governance.ledger import KEY_ENV, ErasureError, key_or_none, 
 from orchestration.governance.warehouse import has_table
 from orchestration.identifiers import phone
 
-
 # Where each raw source carries identifiers (sources.yml `identifiers:`): kind -> SQL
 # expressions over the raw row. email / strong ids delete the row; a phone alone is nulled
 # (CSV) - a shared switchboard number must not take a colleague's record with it - or deletes

@@ -64,7 +64,7 @@ def text_token_tokens(raw: str) -> set[str]:
 def platform_hash_tokens(emails: set[str], phones: set[str]) -> set[str]:
     """The SHA-256 values ad platform exports would carry for these identifiers."""
     out = set()
-    for platform, fns in PLATFORMS.items():
+    for fns in PLATFORMS.values():
         for e in emails:
             n = fns["email"](e)
             if n:

@@ -14,7 +14,7 @@ import hmac
 import json
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from orchestration.governance.config import tombstones_path
 
@@ -73,7 +73,7 @@ def append_tombstone(key: bytes, plain_tokens: set[str], via: str) -> str:
     erasure_id = "era_" + uuid.uuid4().hex[:16]
     entry = {
         "erasure_id": erasure_id,
-        "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "via": via,
         "hashes": sorted(keyed(key, t) for t in plain_tokens),
     }

@@ -22,7 +22,6 @@ from orchestration.governance.ledger import erasure_count, erasure_key, ledger_d
 from orchestration.governance.warehouse import attach_read_only, in_memory, sql_literal
 from orchestration.table_digest import row_digests
 
-
 LOAD_TIME_COLUMN = "_loaded_at"  # lineage of raw rows, carried into staging
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from orchestration.files import atomic_write_bytes
 from orchestration.governance.config import access_dir, snapshot_path
@@ -32,7 +32,7 @@ def scrub_published(tomb: set[str], key: bytes) -> int:
                 if manifest.exists():
                     m = json.loads(manifest.read_text())
                     m.update(rows=len(keep) - 1, sha256=hashlib.sha256(data).hexdigest(), bytes=len(data),
-                             scrubbed_by_erasure_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                             scrubbed_by_erasure_at=datetime.now(UTC).isoformat(timespec="seconds"))
                     atomic_write_bytes(manifest, (json.dumps(m, indent=2, sort_keys=True) + "\n").encode())
         elif f.parent == access_dir() and scan_text(f.read_text(encoding="utf-8", errors="replace"), key, tomb):
             f.unlink()

@@ -49,7 +49,7 @@ import logging
 import math
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -424,7 +424,7 @@ def save_report(result: MatchResult, directory: Path | None = None) -> Path:
     pairs per blocking rule); <reports>/latest.json points at the newest. No person's data: model
     parameters and counts only."""
     base = directory or reports_dir()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     out = base / stamp
     out.mkdir(parents=True, exist_ok=True)
     charts: dict[str, str] = {}

@@ -46,9 +46,9 @@ import duckdb
 import yaml
 
 from orchestration import settings
+from orchestration.governance.config import tombstones_path
 from orchestration.table_digest import row_digests
 from orchestration.warehouse import connect
-from orchestration.governance.config import tombstones_path
 
 REBUILD_TAG = "cdw/rebuild"
 

@@ -11,7 +11,8 @@ marts.ad_audience filter by the consent ledger); erased people are gone from the
 import dagster as dg
 
 from orchestration import settings, warehouse
-from orchestration.crm_client import URL_ENV as CRM_URL_ENV, CrmClient, CrmError
+from orchestration.crm_client import URL_ENV as CRM_URL_ENV
+from orchestration.crm_client import CrmClient, CrmError
 from orchestration.defs.exports.crm import crm_writeback_state, load_state, write_back
 from orchestration.defs.quality.checks import behind_the_whole_gate
 from orchestration.files import write_export

@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import dagster as dg
 
+from orchestration import partitions, settings
 from orchestration.extract.contracts import SourceContract, contracts
 from orchestration.extract.loader import connect, load_source
 from orchestration.governance.erasure import enforce_after_load
-from orchestration import partitions, settings
 
 EXTRACT_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.crm_client import URL_ENV as CRM_URL_ENV
+from orchestration.crm_client import CrmClient, CrmError
 from orchestration.defs.dbt.assets import warehouse_dbt_models
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.exports.assets import export_assets
-from orchestration.crm_client import URL_ENV as CRM_URL_ENV, CrmClient, CrmError
 from orchestration.defs.exports.crm import crm_writeback_state, forget
 from orchestration.defs.quality.checks import behind_the_whole_gate
 from orchestration.governance import audit, config, crm_erasure, erasure, snapshot
