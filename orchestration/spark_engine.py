@@ -72,17 +72,17 @@ def session(home: Path | None = None, master: str | None = None, shuffle_partiti
 
 def phone_e164(raw: str | None, region: str | None) -> str | None:
     """The body of the Spark UDF: a module function, so workers import it (and its cache) by name."""
-    from orchestration.identity.phones import _to_e164_cached
+    from orchestration.identifiers.phone import _to_e164_cached
 
     return _to_e164_cached(raw, region)
 
 
 def register_udfs(spark) -> None:
     """phone_e164(raw, region) on the session: libphonenumber, the function DuckDB gets from
-    orchestration/identity/phones.py, as an Arrow-batched Python UDF over the same LRU cache."""
+    orchestration/identifiers/phone.py, as an Arrow-batched Python UDF over the same LRU cache."""
     from pyspark.sql.functions import udf
 
-    from orchestration.identity.phones import UDF_NAME
+    from orchestration.identifiers.phone import UDF_NAME
 
     spark.udf.register(UDF_NAME, udf(phone_e164, "string", useArrow=True))
 

@@ -79,7 +79,7 @@ def _people(landing: Path) -> list[dict]:
 
 def _usable_contacts(contacts: list[dict]) -> tuple[list[dict], list[dict]]:
     """Contacts whose email / phone is theirs alone (no role mailbox, no switchboard)."""
-    from orchestration.identity.phones import to_e164
+    from orchestration.identifiers.phone import to_e164
 
     def email_ok(e: str) -> bool:
         return bool(re.fullmatch(r"[a-z][a-z0-9._-]*@[a-z0-9.-]+\.[a-z]+", e.strip().lower())) and \

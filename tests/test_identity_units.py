@@ -14,7 +14,7 @@ from orchestration.identity import registry
 from orchestration.identity.accuracy import pairwise
 from orchestration.identity.explain import _email_key
 from orchestration.identity.graph import derive_customer_id
-from orchestration.identity.phones import register_udfs, to_e164
+from orchestration.identifiers.phone import register_udfs, to_e164
 
 REPO = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location(

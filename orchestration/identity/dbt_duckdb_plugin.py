@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from orchestration.identity.phones import register_udfs
+from orchestration.identifiers.phone import register_udfs
 from orchestration.settings import limit_memory
 
 
