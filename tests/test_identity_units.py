@@ -10,11 +10,11 @@ import duckdb
 import pandas as pd
 import pytest
 
+from orchestration.identifiers.phone import register_udfs, to_e164
 from orchestration.identity import registry
 from orchestration.identity.accuracy import pairwise
 from orchestration.identity.explain import _email_key
 from orchestration.identity.graph import derive_customer_id
-from orchestration.identifiers.phone import register_udfs, to_e164
 
 REPO = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location(
