@@ -901,12 +901,6 @@ def connect(warehouse: Path | None = None) -> duckdb.DuckDBPyConnection:
     return connect_warehouse(warehouse)
 
 
-def load_all(landing: Path | None = None, warehouse: Path | None = None) -> dict[str, SourceLoad]:
-    """Load every source of sources.yml (used by tests and scripts; Dagster runs one asset each)."""
-    with connect(warehouse) as con:
-        return {name: load_source(con, c, landing) for name, c in contracts().items()}
-
-
 def summary_lines(con) -> list[str]:
     """What the run summary says about the deliveries raw holds: field issues per source and
     column, and the CRM records whose missing created/modified time the delivery time replaces."""
