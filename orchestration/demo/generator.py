@@ -972,7 +972,7 @@ class _Generator:
                 ("createdate", "bad_timestamp", ("2025-02-30T10:00:00.000Z", "31.12.2024 14:00")),
                 ("associatedcompanyid", "bad_integer", ("ACME-123", "12.5e")),
                 ("lifecyclestage", "bad_enum", ("prospect", "Kunde")),
-                ("lastmodifieddate", "missing_required", ("",)),
+                ("lastmodifieddate", "bad_timestamp", ("yesterday", "2024-02-30 25:00")),
             ))
             self.f_contacts.write_columns([cols[k] for k in CONTACT_COLUMNS])
             sorted_person = [c_person[i] for i in order.tolist()]
