@@ -81,3 +81,20 @@ def copy_of_demo(demo: DemoRun, dest: Path) -> Path:
     shutil.copytree(demo.home, dest, ignore=shutil.ignore_patterns("dagster"))
     use_home(dest)
     return dest
+
+
+@pytest.fixture
+def landing(tmp_path) -> Path:
+    """An empty landing area with the folders of the CRM contacts, deals and web events drops."""
+    d = tmp_path / "landing"
+    for sub in ("crm/contacts", "crm/deals", "web/events"):
+        (d / sub).mkdir(parents=True)
+    return d
+
+
+@pytest.fixture
+def con(tmp_path):
+    """A connection to a fresh warehouse file in the test's directory (tmp_path / wh.duckdb)."""
+    c = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    yield c
+    c.close()

@@ -12,29 +12,11 @@ from __future__ import annotations
 import gzip
 import json
 
-import duckdb
-import pytest
-
 from orchestration.extract.contracts import contracts
 from orchestration.extract.loader import load_source
 
 HEADER = "hs_object_id,firstname,lastname,email,lifecyclestage,createdate,lastmodifieddate"
 GOOD = "{id},Ann,Lee,ann{id}@x.com,lead,2024-01-01T00:00:00Z,2024-01-02T00:00:00Z"
-
-
-@pytest.fixture
-def landing(tmp_path):
-    d = tmp_path / "landing"
-    for sub in ("crm/contacts", "web/events"):
-        (d / sub).mkdir(parents=True)
-    return d
-
-
-@pytest.fixture
-def con(tmp_path):
-    c = duckdb.connect(str(tmp_path / "wh.duckdb"))
-    yield c
-    c.close()
 
 
 def contacts(con, landing):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 
-import duckdb
 import pytest
 
 from orchestration.extract.contracts import contracts
@@ -12,20 +11,6 @@ from orchestration.extract.loader import load_source
 
 HEADER = "hs_object_id,firstname,lastname,email,lifecyclestage,createdate,lastmodifieddate"
 
-
-@pytest.fixture
-def landing(tmp_path):
-    d = tmp_path / "landing"
-    (d / "crm" / "contacts").mkdir(parents=True)
-    (d / "web" / "events").mkdir(parents=True)
-    return d
-
-
-@pytest.fixture
-def con(tmp_path):
-    c = duckdb.connect(str(tmp_path / "wh.duckdb"))
-    yield c
-    c.close()
 
 
 def write(path, text):
@@ -149,7 +134,7 @@ def test_empty_and_non_utf8_files_are_refused(landing, con):
 
 
 def test_optional_deal_term_column_older_files_load_and_unreadable_terms_are_kept(landing, con):
-    (landing / "crm" / "deals").mkdir(parents=True)
+    (landing / "crm" / "deals").mkdir(parents=True, exist_ok=True)
     old_header = "hs_object_id,dealname,dealstage,amount,createdate,lastmodifieddate"
     write(landing / "crm/deals/2023.csv", old_header + "\n1,Old,closedwon,100,2023-01-01,2023-01-02\n")
     write(landing / "crm/deals/2024.csv", old_header + ",contract_term_months\n"

@@ -20,23 +20,10 @@ CONTACT_HEADER = ["hs_object_id", "firstname", "lastname", "email", "date_of_bir
 
 
 @pytest.fixture
-def landing(tmp_path):
-    d = tmp_path / "landing"
-    for sub in ("crm/contacts", "crm/deals"):
-        (d / sub).mkdir(parents=True)
-    return d
-
-
-@pytest.fixture
 def warehouse(tmp_path):
     return tmp_path / "wh.duckdb"
 
 
-@pytest.fixture
-def con(warehouse):
-    c = duckdb.connect(str(warehouse))
-    yield c
-    c.close()
 
 
 def write_csv(path, header, rows):

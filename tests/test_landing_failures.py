@@ -11,29 +11,11 @@ import threading
 import time
 from pathlib import Path
 
-import duckdb
-import pytest
-
 from orchestration.extract.contracts import contracts
 from orchestration.extract.loader import load_source
 
 HEADER = ["hs_object_id", "firstname", "lastname", "email", "phone", "createdate", "lastmodifieddate"]
 PERSON = ["993003", "Hannah", "Leak", "hannah.leak@example.org", "+1 617 555 0142", "2024-01-01", "2024-01-02"]
-
-
-@pytest.fixture
-def landing(tmp_path):
-    d = tmp_path / "landing"
-    for sub in ("crm/contacts", "crm/deals", "web/events"):
-        (d / sub).mkdir(parents=True)
-    return d
-
-
-@pytest.fixture
-def con(tmp_path):
-    c = duckdb.connect(str(tmp_path / "wh.duckdb"))
-    yield c
-    c.close()
 
 
 def csv_text(header, rows) -> str:
