@@ -15,17 +15,18 @@ from orchestration.defs.automation import (  # noqa: E402
     hourly_event_days,
     landing_files_sensor,
 )
-from orchestration.defs.dbt.assets import dbt_resource, event_day_dbt_models, warehouse_dbt_models  # noqa: E402
+from orchestration.defs.dbt.assets import dbt_resource, event_day_dbt_models, resolved_dbt_models, warehouse_dbt_models  # noqa: E402
 from orchestration.defs.exports.assets import export_assets  # noqa: E402
 from orchestration.defs.extract.assets import extract_assets  # noqa: E402
 from orchestration.defs.extract.crm_api import CrmApiResource, crm_api_pull  # noqa: E402
 from orchestration.defs.governance.assets import governance_assets  # noqa: E402
-from orchestration.defs.identity.assets import identity_accuracy  # noqa: E402
+from orchestration.defs.identity.assets import identity_accuracy, identity_step_assets  # noqa: E402
 from orchestration.defs.quality.checks import gx_checks  # noqa: E402
 from orchestration.warehouse import WarehouseResource  # noqa: E402
 
 defs = dg.Definitions(
-    assets=[crm_api_pull, *extract_assets, event_day_dbt_models, warehouse_dbt_models, *export_assets, *governance_assets, identity_accuracy],
+    assets=[crm_api_pull, *extract_assets, event_day_dbt_models, warehouse_dbt_models, *identity_step_assets,
+            resolved_dbt_models, *export_assets, *governance_assets, identity_accuracy],
     asset_checks=gx_checks,
     jobs=[full_pipeline, event_days],
     schedules=[daily_full_pipeline, hourly_event_days],

@@ -127,6 +127,9 @@ def export_env() -> None:
 
     # dbt-duckdb waits for the warehouse's file lock as long as our own connections do
     os.environ["CDW_DBT_CONNECT_ATTEMPTS"] = str(dbt_connect_attempts())
+    from orchestration.identity import custom_identifiers
+
+    custom_identifiers.export()  # the identifiers sources.yml declares, for dbt (CDW_IDENTITY_IDENTIFIERS)
     instance_yaml = dagster_home() / "dagster.yaml"
     if not instance_yaml.exists() or not instance_yaml.read_text().strip():
         # sqlite run/event storage in DAGSTER_HOME (the default); runs one at a time (the

@@ -9,11 +9,11 @@ phone_e164() (libphonenumber, the same one DuckDB gets from the dbt-duckdb plugi
 in-process on that session.
 
 What runs on Spark today: seeds, staging, analytics/governance/profile intermediates, marts and
-their tests. Stop-gap until identity runs as Dagster assets on Splink's Spark backend: the
-identity models are dbt Python models (DuckDB APIs; dbt-spark runs no Python models on
-open-source Spark), so `copy_from_duckdb` brings the raw tables AND the identity models' output
-(and the id registry) from a DuckDB build of the same inputs into Spark as Parquet tables, and
-the Spark build excludes `IDENTITY_SELECTOR`. Parquet tables have no DELETE/MERGE: the
+their tests. Stop-gap until identity runs on Spark: the identity SQL models and the identity
+steps that are Dagster assets on DuckDB (orchestration/identity/steps.py: Splink, components,
+accounts, declared identifiers) are not run here, so `copy_from_duckdb` brings the raw tables AND
+the identity tables (and the id registry) from a DuckDB build of the same inputs into Spark as
+Parquet tables, and the Spark build excludes `IDENTITY_SELECTOR`. Parquet tables have no DELETE/MERGE: the
 incremental models rebuild in full on Spark (dbt_project.yml, dbt_project/README.md).
 """
 
@@ -26,7 +26,8 @@ from pathlib import Path
 
 from orchestration import settings
 
-# Built on DuckDB and copied in (see the module docstring).
+# Built on DuckDB and copied in (see the module docstring): the identity SQL models (and the tests
+# of the identity assets' tables, declared in that folder)
 IDENTITY_SELECTOR = "path:models/intermediate/identity"
 IDENTITY_SCHEMAS = ("identity_registry",)
 
@@ -133,10 +134,12 @@ def dbt(args: list[str], home: Path | None = None):
 
 
 def tables_to_copy(warehouse: Path) -> list[tuple[str, str]]:
-    """What the Spark build reads from a DuckDB build: the raw tables, the identity models' output
+    """What the Spark build reads from a DuckDB build: the raw tables, the identity models' and assets' output
     and the id registry (the stop-gap of the module docstring)."""
+    from orchestration.identity.steps import OUTPUTS
+
     identity_dir = settings.DBT_PROJECT_DIR / "models" / "intermediate" / "identity"
-    identity = sorted(p.stem for p in identity_dir.iterdir() if p.suffix in (".sql", ".py"))
+    identity = sorted(p.stem for p in identity_dir.iterdir() if p.suffix == ".sql") + [t.split(".")[1] for t in OUTPUTS]
     return (duckdb_tables(warehouse, ("raw",)) + duckdb_tables(warehouse, ("intermediate",), identity)
             + duckdb_tables(warehouse, IDENTITY_SCHEMAS))
 

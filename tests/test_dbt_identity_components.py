@@ -1,17 +1,13 @@
-"""The connected-components step of identity resolution (dbt Python model), tested directly."""
+"""The connected-components step of identity resolution (a Dagster asset, orchestration/identity/components.py), tested directly."""
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-from pathlib import Path
 
 import pandas as pd
 
-MODEL = Path(__file__).resolve().parent.parent / "dbt_project/models/intermediate/identity/int_identity_components.py"
-spec = importlib.util.spec_from_file_location("int_identity_components", MODEL)
-components = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(components)
+from orchestration.identity import components
+from orchestration.identity.graph import label_components
 
 
 def test_customer_id_is_md5_prefix_of_anchor_record():
@@ -44,14 +40,14 @@ def test_probabilistic_pairs_join_components_too():
 
 
 def _sql_labels(records: list[str], edges: list[tuple[str, str]], pairs: list[tuple[str, str]] | None = None) -> dict:
-    """label_components, the DuckDB path the dbt models use, on hand-made relations."""
+    """label_components, the DuckDB path the identity assets use, on hand-made relations."""
     import duckdb
 
     with duckdb.connect() as con:
         con.register("r", pd.DataFrame({"record_key": records}))
         con.register("e", pd.DataFrame(edges, columns=["record_key", "identifier_node"], dtype=str))
         con.register("p", pd.DataFrame(pairs or [], columns=["record_key_left", "record_key_right"], dtype=str))
-        components.label_components(con, "r", "e", "p" if pairs is not None else None, into="labels")
+        label_components(con, "r", "e", "p" if pairs is not None else None, into="labels")
         return dict(con.execute("select record_key, component from labels").fetchall())
 
 

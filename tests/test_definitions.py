@@ -38,3 +38,56 @@ def test_every_export_and_the_snapshot_wait_for_every_gated_table():
     for asset in [*export_assets, analyst_snapshot]:
         deps = {d.asset_key for d in asset.specs_by_key[asset.key].deps}
         assert gated <= deps, (asset.key.to_user_string(), sorted(k.to_user_string() for k in gated - deps))
+
+
+def test_identity_python_steps_sit_between_the_dbt_selections_in_one_graph():
+    """The identity steps that are not SQL are Dagster assets (not dbt Python models, which
+    dbt-spark cannot run): upstream of them the dbt identity models, downstream the dbt models that
+    read them as the source `identity` - one lineage in the UI, two dbt steps in a run."""
+    from orchestration.defs.dbt.assets import resolved_dbt_models, warehouse_dbt_models
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+
+    def keys(*names):
+        return {dg_key(n) for n in names}
+
+    def parents(name):
+        return {k.to_user_string() for k in graph.get(dg_key(name)).parent_keys}
+
+    def children(name):
+        return {k.to_user_string() for k in graph.get(dg_key(name)).child_keys}
+
+    steps = ("intermediate/int_identity_match_pairs", "intermediate/int_identity_components",
+             "intermediate/int_identity_account_clusters")
+    for name in steps:
+        node = graph.get(dg_key(name))
+        assert node.is_materializable and node.group_name == "identity", name
+        # not a dbt model: built by its own asset, in neither dbt selection
+        assert dg_key(name) not in set(warehouse_dbt_models.keys) | set(resolved_dbt_models.keys), name
+    assert parents("intermediate/int_identity_match_pairs") == {
+        "intermediate/int_identity_records", "intermediate/int_identity_record_identifiers", "intermediate/int_identity_edges"}
+    assert parents("intermediate/int_identity_components") == {
+        "intermediate/int_identity_records", "intermediate/int_identity_edges", "intermediate/int_identity_match_pairs"}
+    assert parents("intermediate/int_identity_account_clusters") == {"staging/stg_crm__companies", "seeds/free_email_domains"}
+    # what they read is built by the first dbt selection, what reads them by the second
+    assert keys("intermediate/int_identity_records", "intermediate/int_identity_edges", "staging/stg_crm__companies",
+                "intermediate/int_identity_custom_identifiers") <= set(warehouse_dbt_models.keys)
+    assert {"intermediate/int_customer_attributes_survived", "marts/customers", "marts/customer_source_records",
+            "intermediate/int_consent_events"} <= children("intermediate/int_identity_components")
+    assert {"marts/accounts", "intermediate/int_customer_accounts_linked"} <= children("intermediate/int_identity_account_clusters")
+    assert keys("marts/customers", "marts/accounts", "intermediate/int_customer_attributes_survived") <= set(resolved_dbt_models.keys)
+    # the identity tables' dbt tests are checks of the identity assets, run by the second selection
+    checks = {(c.asset_key.to_user_string(), c.name) for c in resolved_dbt_models.check_specs}
+    assert ("intermediate/int_identity_components", "source_unique_identity_int_identity_components_record_key") in checks
+    assert ("intermediate/int_identity_account_clusters", "source_unique_identity_int_identity_account_clusters_company_id") in checks
+    # one op per dbt selection: Dagster did not have to split either around the assets
+    job = defs.resolve_job_def("full_pipeline")
+    ops = sorted(n.name for n in job.graph.nodes if n.name.endswith("dbt_models") or "dbt_models_" in n.name)
+    assert ops == ["event_day_dbt_models", "resolved_dbt_models", "warehouse_dbt_models"]
+
+
+def dg_key(name: str):
+    import dagster as dg
+
+    return dg.AssetKey(name.split("/"))

@@ -3,7 +3,8 @@
 The default-mode checks reuse the session `demo` run (600 people, pipeline run twice); the
 hard-mode checks run the pipeline once on 500 people of `generate(..., hard=True)` (nicknames,
 swapped names, typos, missing emails, family phones, shared devices) and then rebuild the
-identity models with dbt to check id stability and an incremental merge.
+identity stage (its dbt SQL models, then its Python steps as the identity assets run them) to
+check id stability and an incremental merge.
 """
 
 from __future__ import annotations
@@ -22,8 +23,11 @@ from conftest import use_home
 REPO = Path(__file__).resolve().parent.parent
 HARD_PEOPLE = 500
 HARD_SEED = 5
+# the identity stage: dbt SQL models, the Python steps (Dagster assets in the pipeline), the merge log
 IDENTITY_MODELS = ["int_identity_records", "int_identity_custom_identifiers", "int_identity_record_identifiers",
-                   "int_identity_edges", "int_identity_match_pairs", "int_identity_components", "customer_merges"]
+                   "int_identity_edges"]
+IDENTITY_STEP_TABLES = ["int_identity_match_pairs", "int_identity_components"]
+AFTER_IDENTITY_MODELS = ["customer_merges"]
 
 
 def _sql(warehouse: Path, query: str, params=None):
@@ -40,13 +44,29 @@ def _ids(warehouse: Path) -> dict[str, str]:
     return dict(_sql(warehouse, "select record_key, customer_id from intermediate.int_identity_components"))
 
 
-def _dbt_run(warehouse: Path, target: Path, models: list[str], env_extra: dict | None = None) -> None:
-    env = {**os.environ, "CDW_WAREHOUSE": str(warehouse), **(env_extra or {})}
+def _dbt_run(warehouse: Path, target: Path, models: list[str], sources: Path | None = None) -> None:
+    from orchestration.identity.custom_identifiers import ENV, dbt_env
+
+    env = {**os.environ, "CDW_WAREHOUSE": str(warehouse), ENV: dbt_env(sources)}
     dbt = Path(sys.executable).parent / "dbt"
     proc = subprocess.run([str(dbt), "run", "--project-dir", str(REPO / "dbt_project"), "--profiles-dir",
                            str(REPO / "dbt_project"), "--target-path", str(target), "--select", *models],
                           env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def _identity_run(warehouse: Path, target: Path, before: list[str] = (), sources: Path | None = None) -> None:
+    """The identity stage on `warehouse` as a pipeline run does it: its dbt SQL models (after the
+    models `before`), the matching and components steps (the identity assets' engine), the merge log."""
+    from orchestration.defs.identity.assets import match_params
+    from orchestration.identity import steps
+
+    _dbt_run(warehouse, target, [*before, *IDENTITY_MODELS], sources)
+    with duckdb.connect(str(warehouse)) as con:
+        engine = steps.engine_for(con)
+        engine.match_pairs(match_params())
+        engine.components()
+    _dbt_run(warehouse, target, AFTER_IDENTITY_MODELS, sources)
 
 
 @pytest.fixture(scope="module")
@@ -171,14 +191,14 @@ def test_full_rebuild_gives_identical_customer_ids(hard, tmp_path):
     shutil.copy(warehouse, rebuilt)
     with duckdb.connect(str(rebuilt)) as con:   # a rebuild from scratch: no registry, no identity tables
         con.execute("drop schema identity_registry cascade")
-        for model in IDENTITY_MODELS[:-1]:
+        for model in IDENTITY_MODELS + IDENTITY_STEP_TABLES:
             kind = con.execute("select table_type from information_schema.tables where table_schema = 'intermediate' "
                                "and table_name = ?", [model]).fetchone()[0]
             con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} intermediate.{model}")
-    _dbt_run(rebuilt, tmp_path / "target", IDENTITY_MODELS)
+    _identity_run(rebuilt, tmp_path / "target")
     assert _ids(rebuilt) == before
     # and once more with the registry it just wrote
-    _dbt_run(rebuilt, tmp_path / "target", IDENTITY_MODELS)
+    _identity_run(rebuilt, tmp_path / "target")
     assert _ids(rebuilt) == before
 
 
@@ -221,7 +241,7 @@ def test_incremental_run_merging_two_profiles_keeps_the_older_id_and_logs_it(har
             row["_load_id"] = "incremental-test"
         con.execute(f"insert into raw.crm_contacts ({', '.join(row)}) values ({', '.join('?' * len(row))})",
                     list(row.values()))
-    _dbt_run(warehouse, tmp_path / "target", ["stg_crm__contacts", *IDENTITY_MODELS])
+    _identity_run(warehouse, tmp_path / "target", ["stg_crm__contacts"])
     after = _ids(warehouse)
     survivor, loser = sorted([a_id, b_id])   # born in the same run: the smaller id is the older
     assert after["crm_contacts:99999999"] == after[a_key] == after[b_key] == survivor
@@ -260,14 +280,14 @@ def test_a_declared_custom_identifier_joins_two_records(hard, tmp_path):
     contacts["identity_identifiers"] = {"national_id": "national_id"}
     sources = tmp_path / "sources.yml"
     sources.write_text(yaml.safe_dump(spec))
-    _dbt_run(warehouse, tmp_path / "target", ["stg_crm__contacts", *IDENTITY_MODELS], {"CDW_SOURCES_FILE": str(sources)})
+    _identity_run(warehouse, tmp_path / "target", ["stg_crm__contacts"], sources)
     ids = _ids(warehouse)
     assert ids["crm_contacts:99999998"] == ids[a_key]
     edges = _sql(warehouse, """select record_key from intermediate.int_identity_edges
                                where identifier_node = 'national_id:123456789' order by 1""")
     assert [e[0] for e in edges] == sorted([a_key, "crm_contacts:99999998"])
     # without the declaration the two stay apart
-    _dbt_run(warehouse, tmp_path / "target", IDENTITY_MODELS)
+    _identity_run(warehouse, tmp_path / "target")
     ids = _ids(warehouse)
     assert ids["crm_contacts:99999998"] != ids[a_key]
 

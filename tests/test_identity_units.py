@@ -3,7 +3,6 @@ pairwise accuracy, the customer-id registry (stable ids, oldest survives, merges
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import duckdb
@@ -11,16 +10,12 @@ import pandas as pd
 import pytest
 
 from orchestration.identifiers.phone import register_udfs, to_e164
-from orchestration.identity import registry
+from orchestration.identity import accounts, registry
 from orchestration.identity.accuracy import pairwise
 from orchestration.identity.explain import _email_key
 from orchestration.identity.graph import derive_customer_id
 
 REPO = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location(
-    "int_identity_account_clusters", REPO / "dbt_project/models/intermediate/identity/int_identity_account_clusters.py")
-accounts = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(accounts)
 
 
 @pytest.mark.parametrize("raw, region, expected", [

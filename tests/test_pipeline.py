@@ -22,15 +22,17 @@ def test_both_runs_succeed(demo):
 
 
 def test_dbt_tables_carry_their_row_counts_in_the_ui(demo):
-    """Each dbt table's materialization (SQL and Python models, the incremental event model, seeds)
-    shows its row count, logged by dbt as the table finished; views show none."""
+    """Each dbt table's materialization (models, the incremental event model, seeds) shows its row
+    count, logged by dbt as the table finished, and so does each identity asset's table; views show none."""
     meta = {e.asset_key.to_user_string(): e.materialization.metadata for e in demo.second.get_asset_materialization_events()}
     tables = {f"{s}/{t}" for s, t in demo.sql(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('staging', 'intermediate', 'marts', 'seeds')")}
     counted = sorted(k for k in tables if k in meta and "unique_id" in meta[k])  # dbt's
-    for key in ("marts/customers", "staging/stg_web__events", "intermediate/int_identity_components", "seeds/free_email_domains"):
+    for key in ("marts/customers", "staging/stg_web__events", "intermediate/int_identity_records", "seeds/free_email_domains"):
         assert key in counted, key
-    for key in counted:
+    identity_assets = ["intermediate/int_identity_match_pairs", "intermediate/int_identity_components",
+                       "intermediate/int_identity_account_clusters"]
+    for key in counted + identity_assets:
         schema, table = key.split("/")
         assert meta[key]["dagster/row_count"].value == demo.sql(f'SELECT count(*) FROM {schema}."{table}"')[0][0], key
     assert meta["marts/customers"]["dagster/row_count"].value > 0
@@ -47,10 +49,29 @@ def test_dbt_steps_parse_only_what_changed(demo):
 
     project = dbt_project()
     logs = sorted((project.project_dir / project.target_path).glob(f"*_dbt_models-{demo.second.run_id[:8]}/dbt.log"))
-    assert len(logs) == 2
+    assert len(logs) == 3  # the event-day models, the models before identity and after it
     for log in logs:
         text = log.read_text()
         assert "Unable to do partial parsing" not in text, log
+
+
+def test_identity_assets_run_between_the_two_dbt_steps(demo):
+    """Matching, components and account clustering run as Dagster assets after the dbt step that
+    builds what they read and before the dbt step that reads them, in every run."""
+    for run in (demo.first, demo.second):
+        first: dict[str, tuple[int, str]] = {}
+        for i, event in enumerate(e for e in run.all_events if e.is_step_materialization):
+            first.setdefault(event.asset_key.to_user_string(), (i, event.step_key))
+        order = [first[k] for k in ("intermediate/int_identity_edges", "intermediate/int_identity_match_pairs",
+                                    "intermediate/int_identity_components", "intermediate/int_customer_attributes_survived",
+                                    "marts/customers")]
+        assert order == sorted(order)
+        assert [step for _, step in order] == ["warehouse_dbt_models", "intermediate__int_identity_match_pairs",
+                                               "intermediate__int_identity_components", "resolved_dbt_models",
+                                               "resolved_dbt_models"]
+        accounts = [first[k] for k in ("staging/stg_crm__companies", "intermediate/int_identity_account_clusters",
+                                       "marts/accounts")]
+        assert accounts == sorted(accounts)
 
 
 def test_quality_gate_ran_and_passed(demo):

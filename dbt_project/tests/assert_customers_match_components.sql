@@ -1,7 +1,7 @@
 -- One customer per identity component, and every component is a customer.
 with
 
-components as (select distinct customer_id from {{ ref('int_identity_components') }}),
+components as (select distinct customer_id from {{ source('identity', 'int_identity_components') }}),
 customers as (select customer_id from {{ ref('customers') }})
 
 select coalesce(components.customer_id, customers.customer_id) as customer_id

@@ -11,7 +11,12 @@ upper case, spaces, dots and dashes removed) in int_identity_record_identifiers,
 of the other identifiers: junk values (seed identity_blocklist, per type), more than
 identity_max_records_per_identifier records of one source (shared), more than
 identity_max_emails_per_identifier distinct emails, or records whose names conflict. No dbt model to
-write: the dbt model int_identity_custom_identifiers reads the declarations.
+write: the SQL model int_identity_custom_identifiers is generated from the declarations by the macro
+`custom_identifiers` (dbt_project/macros/custom_identifiers.sql), portable SQL, so it runs on every
+engine. dbt reads them from the setting CDW_IDENTITY_IDENTIFIERS (JSON, `dbt_env()`), which the
+pipeline sets from sources.yml before each dbt step and `settings.export_env` for dbt started by
+hand from the same shell (`python -m orchestration.identity.custom_identifiers` prints it); a change
+of it re-parses that one model (dbt's partial parsing follows env_var()).
 
 Declared identifiers are supported on the sources whose identity record is a raw row's own id
 (crm_contacts: hs_object_id, email_members: member_id). The declarations come from
@@ -20,17 +25,16 @@ settings.SOURCES_FILE, or from the file named by CDW_SOURCES_FILE (tests).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
 
 import yaml
 
-# source -> SQL of its identity record id over its raw table (as staging derives it)
-RECORD_IDS = {
-    "crm_contacts": "cast(try_cast(hs_object_id as bigint) as varchar)",
-    "email_members": "trim(member_id)",
-}
+# the sources whose identity record is a raw row's own id (the macro derives it as staging does)
+RECORD_IDS = {"crm_contacts": "hs_object_id", "email_members": "member_id"}
+ENV = "CDW_IDENTITY_IDENTIFIERS"
 BUILT_IN_TYPES = {"email", "phone", "user"}
 _TYPE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -66,18 +70,22 @@ def declarations(path: Path | None = None) -> list[tuple[str, str, str]]:
     return out
 
 
-def identifiers_sql(declared: list[tuple[str, str, str]], raw_relation: dict[str, str]) -> str | None:
-    """SQL of (source, source_record_id, record_key, identifier_type, identifier_value): each record's
-    latest value of each declared column (`raw_relation`: source -> its raw table). None: none declared."""
-    parts = []
-    for source, kind, column in declared:
-        col = '"' + column.replace('"', '""') + '"'
-        value = f"nullif(upper(regexp_replace(trim(cast({col} as varchar)), '[\\s.\\-]', '', 'g')), '')"
-        parts.append(f"""
-            select '{source}' as source, record_id as source_record_id, '{source}:' || record_id as record_key,
-                   '{kind}' as identifier_type, arg_max(value, _loaded_at) as identifier_value
-            from (select {RECORD_IDS[source]} as record_id, {value} as value, _loaded_at from {raw_relation[source]})
-            where record_id is not null
-            group by record_id
-            having arg_max(value, _loaded_at) is not null""")
-    return " union all ".join(parts) if parts else None
+def dbt_env(path: Path | None = None) -> str:
+    """The value of CDW_IDENTITY_IDENTIFIERS for dbt: the checked declarations as JSON, or
+    {"error": ...} naming the wrong entry, which the model raises when it runs (not while dbt
+    parses: a typo in sources.yml fails the identity build, not the loading of the pipeline)."""
+    try:
+        declared = declarations(path)
+    except CustomIdentifierError as exc:
+        return json.dumps({"error": str(exc)})
+    return json.dumps([{"source": s, "type": k, "column": c} for s, k, c in declared])
+
+
+def export(path: Path | None = None) -> str:
+    """Set CDW_IDENTITY_IDENTIFIERS in this process's environment (dbt inherits it); returns it."""
+    os.environ[ENV] = value = dbt_env(path)
+    return value
+
+
+if __name__ == "__main__":  # for a dbt run by hand: export CDW_IDENTITY_IDENTIFIERS="$(python -m ...)"
+    print(dbt_env())

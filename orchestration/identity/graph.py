@@ -12,13 +12,6 @@ from scipy.sparse.csgraph import connected_components
 CUSTOMER_ID_PREFIX = "cus_"
 
 
-def temp_view(con, name: str, relation) -> None:
-    """A connection-local view `name` of a DuckDB relation (what `dbt.ref()` returns in a dbt Python
-    model): queries on `con` may read it in parallel. Registering the relation object instead
-    deadlocks at scale: the relation belongs to dbt's parent connection, whose lock the query holds."""
-    con.execute(f"create or replace temp view {name} as {relation.sql_query()}")
-
-
 def derive_customer_id(anchor_record_key: str) -> str:
     """customer_id of a new component whose smallest record_key is `anchor_record_key`."""
     return CUSTOMER_ID_PREFIX + hashlib.md5(anchor_record_key.encode("utf-8")).hexdigest()[:16]

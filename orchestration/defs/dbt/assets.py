@@ -1,9 +1,30 @@
 """dbt models as Dagster assets: `dbt build`, so dbt tests become asset checks.
 
-Asset keys are <schema>/<model> (raw/<source> for sources, so they line up with the extract
-assets); groups come from the model's folder (`LayerTranslator.get_group_name`): staging, marts,
-and intermediate/<area> by area (identity, profiles, analytics, governance). Adding a model or a
-folder needs no Python.
+Asset keys are <schema>/<table>, for models and sources alike (raw/<table> lines up with the extract
+assets, intermediate/int_identity_components with the identity asset that builds it); groups come
+from the model's folder (`LayerTranslator.get_group_name`): staging, marts, and intermediate/<area>
+by area (identity, profiles, analytics, governance). Adding a model or a folder needs no Python.
+
+The identity steps that are not SQL (Splink matching, connected components and the id registry,
+account clustering) are Dagster assets (orchestration/defs/identity/assets.py),
+not dbt Python models: dbt-spark runs no Python models on open-source Spark. The dbt models after
+them read their tables as the dbt source `identity`, so the project splits in two dbt selections
+around them, one step each in a run:
+
+  warehouse_dbt_models       everything the identity assets read, and what does not depend on them
+                             (staging, the identity SQL models, web sessions...)
+  identity -> (assets)       intermediate/int_identity_match_pairs, _components, _account_clusters
+  resolved_dbt_models        `source:identity+`: what reads people and accounts (profiles, marts,
+                             governance) and the tests of the identity tables (source tests, shown as
+                             checks of the identity assets; a failure skips the marts after it)
+
+Two definitions rather than one that Dagster splits itself: Dagster does resolve a path that leaves
+a subsettable multi-asset and comes back into it by executing the multi-asset in several steps, but
+it colours every hop between definitions, so one definition became several dbt steps where two
+suffice (measured: three, and four with one more asset before the first); each dbt step costs a dbt start-up and a
+partial parse (dbt_project/README.md measures it). Both selections skip their build when nothing
+they read changed (orchestration/defs/dbt/unchanged.py); the assets between them are skipped with
+the first.
 """
 
 
@@ -18,21 +39,40 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration import partitions
 from orchestration.dagster_internals import QUIET_SKIPPED_CHECKS, WarehouseDbtCli
 from orchestration.defs.dbt import unchanged
 from orchestration.defs.dbt.project import dbt_project
+from orchestration.identity import custom_identifiers
 from orchestration.warehouse import WarehouseResource, wait_until_free  # runs take turns, readers waited for
+
+# The dbt source of the tables the identity assets build (models/intermediate/identity/_int_identity__sources.yml).
+IDENTITY_SOURCE = "identity"
 
 
 class LayerTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+            # where the table lives: raw/<table> (the extract assets), intermediate/<table> (the
+            # identity assets that build the source `identity`)
+            schema = dbt_resource_props.get("schema") or dbt_resource_props["source_name"]
+            return dg.AssetKey([schema, dbt_resource_props.get("identifier") or dbt_resource_props["name"]])
         schema = dbt_resource_props.get("schema") or "main"
         return dg.AssetKey([schema, dbt_resource_props.get("alias") or dbt_resource_props["name"]])
+
+    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project: DbtProject | None) -> dg.AssetCheckSpec | None:
+        """dbt tests are checks of the asset they test; the tests of the raw sources stay what they
+        were, observations (the raw tables' blocking checks are their GX suites): as blocking checks
+        of a dbt step they would tie that step before the other that reads raw."""
+        test = manifest["nodes"].get(unique_id, {})
+        parents = test.get("depends_on", {}).get("nodes", [])
+        tested = test.get("attached_node") or (parents[0] if len(parents) == 1 else "")  # source tests name none
+        if tested.startswith("source.") and manifest["sources"][tested]["source_name"] != IDENTITY_SOURCE:
+            return None
+        return super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         """The layer is the model's folder: staging/*, marts/* -> staging, marts; intermediate/<area>
@@ -44,22 +84,54 @@ class LayerTranslator(DagsterDbtTranslator):
         return folders[1] if folders[0] == "intermediate" and len(folders) > 1 else folders[0]
 
 
-TRANSLATOR = LayerTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+# source tests become checks of the source's asset (an identity asset's data tests, run by the dbt
+# step after it), not observations
+TRANSLATOR = LayerTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True,
+                                                                   enable_source_tests_as_checks=True))
 
 # dbt unit tests check the models' code on fixtures, not the data: they run where code changes
 # (the test suite's dbt builds, `dbt build` by hand), not in every pipeline run. Data tests stay.
 PRODUCTION_BUILD_ARGS = ["--exclude-resource-type", "unit_test"]
 
 
+# What reads the tables the identity assets build (people, accounts, the matches), and their tests.
+AFTER_IDENTITY = f"source:{IDENTITY_SOURCE}+"
+
+
 @dbt_assets(
     manifest=dbt_project().manifest_path,
     dagster_dbt_translator=TRANSLATOR,
-    exclude=f"tag:{partitions.PARTITIONED_DBT_TAG}",
+    exclude=f"tag:{partitions.PARTITIONED_DBT_TAG} {AFTER_IDENTITY}",
 )
 def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    """Staging, identity resolution and marts, built and tested by `dbt build`; not rebuilt by a run
-    in which nothing they read (data, code, settings) changed since the last successful run
-    (orchestration/defs/dbt/unchanged.py)."""
+    """Staging, the identity SQL models and what needs no person (web sessions...), built and tested
+    by `dbt build`; not rebuilt by a run in which nothing they read (data, code, settings) changed
+    since the last successful run (orchestration/defs/dbt/unchanged.py): then the identity assets,
+    the models after them, the gate and the exports skip too."""
+    yield from _build_unless_unchanged(context, dbt)
+
+
+@dbt_assets(
+    manifest=dbt_project().manifest_path,
+    dagster_dbt_translator=TRANSLATOR,
+    select=AFTER_IDENTITY,
+    exclude=f"tag:{partitions.PARTITIONED_DBT_TAG}",
+    name="resolved_dbt_models",
+)
+def resolved_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    """Profiles, marts and governance models: what reads the people and accounts the identity assets
+    resolved, and the identity tables' tests, after those assets in the same run."""
+    yield from _build_unless_unchanged(context, dbt)
+
+
+def dbt_model_keys() -> set[dg.AssetKey]:
+    """Every asset key of the (not partitioned) dbt models, over both selections."""
+    return set(warehouse_dbt_models.keys) | set(resolved_dbt_models.keys)
+
+
+def _build_unless_unchanged(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    # the identifiers sources.yml declares now: part of the settings dbt reads, so of the fingerprint
+    custom_identifiers.export()
     fp = unchanged.BuildFingerprint(dbt_manifest(), TRANSLATOR, context.selected_asset_keys)
     QUIET_SKIPPED_CHECKS.skipped = False
     forced = unchanged.rebuild_forced(context)
@@ -68,8 +140,9 @@ def warehouse_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         if last_run:
             context.log.info(
                 f"Nothing this build reads changed since run {last_run} built it (fingerprint {digest[:12]}: "
-                f"{len(fp.inputs)} input tables, code, settings): dbt build skipped, and the gate, exports and "
-                f"snapshot after it. Tag the run {unchanged.REBUILD_TAG}=always (cdw run --rebuild) to rebuild.")
+                f"{len(fp.inputs)} input tables, code, settings): dbt build skipped, and the steps after it "
+                f"(identity, gate, exports, snapshot). Tag the run {unchanged.REBUILD_TAG}=always (cdw run --rebuild) "
+                "to rebuild.")
             QUIET_SKIPPED_CHECKS.skipped = True
             return
         context.log.info(f"Building: {why}")
@@ -122,6 +195,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[st
     base = Path(project.project_dir) / project.target_path
     target = base / f"{context.op_execution_context.op.name}-{context.run.run_id[:8]}"
     _share_partial_parse(base, target)
+    custom_identifiers.export()  # sources.yml as it is now (a bad entry fails the model naming it)
     wait_until_free(on_wait=context.log.warning)  # a reader holds the file: wait, do not fail
     try:
         invocation = dbt.cli(["build", *args], context=context, target_path=target)
@@ -137,7 +211,7 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, args: list[st
         _prune_step_targets(base)
 
 
-KEEP_STEP_TARGETS = 6  # the last three runs' two dbt steps: their run_results.json, manifest, logs
+KEEP_STEP_TARGETS = 9  # the last three runs' three dbt steps: their run_results.json, manifest, logs
 STEP_TARGET_MIN_AGE_S = 3600  # never a folder a step of another run sharing this project may be writing
 
 

@@ -27,7 +27,7 @@ def _newest_source_mtime(project_dir: Path) -> float:
 def dbt_project() -> DbtProject:
     settings.export_env()
     if settings.engine() != "duckdb":
-        # the pipeline's identity steps are dbt Python models on DuckDB and its loader, gate and
+        # the pipeline's identity steps (Dagster assets) run on DuckDB, and its loader, gate and
         # exports write and read the DuckDB file: on Spark, only the SQL layers build so far
         raise RuntimeError(f"CDW_ENGINE={settings.engine()}: the Dagster pipeline runs on DuckDB; build the dbt "
                            "project on Spark with orchestration.spark_engine.build_from_duckdb "

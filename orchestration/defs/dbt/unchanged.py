@@ -1,7 +1,8 @@
 """A run with nothing new does not rebuild the warehouse.
 
-The warehouse build (`warehouse_dbt_models`: staging, identity, marts) is a function of what it
-reads: the tables it does not build itself (the raw sources after load, erasure and retention;
+Each of the two dbt builds of a run (`warehouse_dbt_models`: staging and the identity SQL models;
+`resolved_dbt_models`: profiles and marts, after the identity assets) is a function of what it
+reads, and is fingerprinted on its own (its selection is part of its key): the tables it does not build itself (the raw sources after load, erasure and retention;
 the event-day models built before it in the run), the code dbt runs (the dbt project, its seeds
 and vars, and the Python its Python models and profile plugin import), the settings that code
 reads, the installed dbt/DuckDB versions, and which of its assets the run selected. Its step
@@ -15,8 +16,9 @@ fingerprints all of that before dbt starts:
   module no build step imports, such as the CLI, is not part of it);
 - the `CDW_*` settings that code names (credentials and paths aside: a rotated token or a moved
   home rebuilds nothing);
-- the same for the steps that skip with the build (the GX gate, identity metrics, exports, the
-  analyst snapshot: `AFTER_BUILD_MODULES`), and the erasure ledger (a new erasure is verified by a
+- the same for the steps that skip with the build (the identity assets between the two dbt builds,
+  the GX gate, identity metrics, exports, the analyst snapshot: `AFTER_BUILD_MODULES`), and the
+  erasure ledger (a new erasure is verified by a
   full run even when no raw row held the person).
 
 Only a change of what dbt itself runs (its code, settings, versions) rebuilds the incremental
@@ -26,8 +28,8 @@ makes the run build and publish again, incrementally.
 After a successful build the step records the fingerprint (outputs as built) and the run id in
 `<warehouse>.builds.json`. When a later run finds the same fingerprint and that run succeeded end
 to end (gate passed, exports and snapshot published), the step logs why and builds nothing; the
-steps downstream of it (GX gate, identity metrics, exports, snapshot) then skip, since nothing they
-would produce can differ. The run tag `cdw/rebuild=always` (`cdw run --rebuild`) builds regardless.
+steps downstream of it (the identity assets and the second dbt build after the first, GX gate,
+identity metrics, exports, snapshot) then skip, since nothing they would produce can differ. The run tag `cdw/rebuild=always` (`cdw run --rebuild`) builds regardless.
 """
 
 from __future__ import annotations
@@ -56,8 +58,9 @@ REPO = settings.REPO_ROOT
 DBT_DIR = settings.DBT_PROJECT_DIR
 _DBT_FOLDERS = ("models", "macros", "seeds", "tests", "snapshots", "analyses")
 _DBT_FILES = ("dbt_project.yml", "profiles.yml")
-# The steps a skipped build skips too (gate, identity metrics, exports, analyst snapshot): their
-# code and settings decide whether a run with no new data may skip, not how dbt builds.
+# The steps a skipped build skips too (identity assets, gate, identity metrics, exports, analyst
+# snapshot): their code and settings decide whether a run with no new data may skip, not how dbt
+# builds (a change of them rebuilds, incremental models stay).
 AFTER_BUILD_MODULES = ("data_quality", "orchestration.defs.quality", "orchestration.defs.identity",
                        "orchestration.defs.exports", "orchestration.defs.governance")
 # Settings that cannot change what a build produces: where things are (a home moved whole keeps its

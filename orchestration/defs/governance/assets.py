@@ -7,7 +7,7 @@ import dagster as dg
 
 from orchestration.crm_client import URL_ENV as CRM_URL_ENV
 from orchestration.crm_client import CrmClient, CrmError
-from orchestration.defs.dbt.assets import warehouse_dbt_models
+from orchestration.defs.dbt.assets import dbt_model_keys
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.exports.assets import export_assets
 from orchestration.defs.exports.crm import crm_writeback_state, forget
@@ -16,7 +16,7 @@ from orchestration.governance import audit, config, crm_erasure, erasure, snapsh
 
 # Every mart it copies and every gated table: blocking checks hold back only direct downstream
 # assets, so the snapshot names them all (a failed gate anywhere keeps the last good snapshot).
-MART_KEYS = sorted((k for k in warehouse_dbt_models.keys if k.path[0] == "marts"), key=lambda k: k.path)
+MART_KEYS = sorted((k for k in dbt_model_keys() if k.path[0] == "marts"), key=lambda k: k.path)
 
 
 @dg.asset(

@@ -1,4 +1,24 @@
-"""Identity resolution measures itself on every run: the `identity_accuracy` asset.
+"""Identity resolution's Python steps as Dagster assets, and `identity_accuracy`.
+
+Three steps of identity resolution are not SQL. They run here, as Dagster assets between the two dbt
+selections (orchestration/defs/dbt/assets.py), not as dbt Python models: dbt-spark runs no Python
+models on open-source Spark, and Splink (the matcher) has a Spark backend of its own. Each reads its
+inputs from the warehouse and writes its table there through the engine seam
+(orchestration/identity/steps.py), under the name the dbt source `identity` declares, so the dbt
+models after them read them as `source('identity', ...)` and the UI shows one graph:
+
+  (dbt) int_identity_records, int_identity_record_identifiers, int_identity_edges
+      -> intermediate/int_identity_match_pairs     Splink 5 (orchestration/identity/matching.py)
+      -> intermediate/int_identity_components      connected components + stable-id registry
+  (dbt) stg_crm__companies, seed free_email_domains -> intermediate/int_identity_account_clusters
+      -> (dbt) profiles, marts, governance; the source's data tests run there as the assets' checks
+
+They are skipped with the dbt step before them when nothing it reads changed. The matching asset's metadata says
+whether training had enough evidence and why, the candidate pairs per blocking rule, the matches,
+and links the run's model (JSON) and charts under $CDW_HOME/reports/identity/<run>/; the components
+asset's, the merges.
+
+Identity resolution also measures itself on every run: the `identity_accuracy` asset.
 
 Downstream of the identity components and marts.customers, it appends one row per entity
 (people, accounts) to marts.identity_accuracy - pairwise precision / recall / F1 against the
@@ -10,15 +30,92 @@ links to the Splink model JSON and charts under $CDW_HOME/reports/identity/). No
 ratios and model parameters only.
 """
 
+import json
+from pathlib import Path
+
 import dagster as dg
 
 from orchestration import settings, warehouse
+from orchestration.defs.dbt.assets import IDENTITY_SOURCE, dbt_manifest
+from orchestration.identity import matching, steps
 from orchestration.identity.accuracy import record
 from orchestration.identity.matching import latest_report
+from orchestration.warehouse import WarehouseResource
 
-COMPONENTS = dg.AssetKey(["intermediate", "int_identity_components"])
-ACCOUNT_CLUSTERS = dg.AssetKey(["intermediate", "int_identity_account_clusters"])
+
+def _key(table: str) -> dg.AssetKey:
+    """schema.table -> the asset key the dbt translator gives a model or source there."""
+    return dg.AssetKey(table.split("."))
+
+
+MATCH_PAIRS = _key(steps.MATCH_PAIRS)
+COMPONENTS = _key(steps.COMPONENTS)
+ACCOUNT_CLUSTERS = _key(steps.ACCOUNT_CLUSTERS)
 CUSTOMERS = dg.AssetKey(["marts", "customers"])
+
+
+def source_node(table: str) -> dict:
+    """The dbt source node of a step's table: its description, columns and meta (the parameters)."""
+    name = table.split(".")[1]
+    return dbt_manifest()["sources"][f"source.customer_warehouse.{IDENTITY_SOURCE}.{name}"]
+
+
+def _description(table: str) -> str:
+    return " ".join(source_node(table).get("description", "").split())
+
+
+def _columns(table: str) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(name=c, description=spec.get("description") or None)
+                                   for c, spec in source_node(table).get("columns", {}).items()])
+
+
+def _table_metadata(table: str, rows: int) -> dict:
+    return {"dagster/row_count": rows, "dagster/storage_kind": dg.MetadataValue.text("duckdb"),
+            "dagster/relation_identifier": table}
+
+
+def match_params() -> steps.MatchParams:
+    """The matching knobs: vars of dbt_project.yml, rendered into the source's meta by dbt."""
+    meta = source_node(steps.MATCH_PAIRS).get("meta") or {}
+    return steps.MatchParams(threshold=float(meta["match_threshold"]), max_block_size=int(meta["max_block_size"]),
+                             prior_recall=float(meta["prior_recall"]), u_max_pairs=float(meta["u_max_pairs"]),
+                             em_max_pairs=float(meta["em_max_pairs"]))
+
+
+def _asset(table: str, deps: list[dg.AssetKey]):
+    return dg.asset(key=_key(table), group_name="identity", deps=deps, description=_description(table),
+                    metadata={"dagster/column_schema": _columns(table)}, kinds={"python", "duckdb"})
+
+
+@_asset(steps.MATCH_PAIRS, [_key(steps.RECORDS), _key(steps.RECORD_IDENTIFIERS), _key(steps.EDGES)])
+def match_pairs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect(on_wait=context.log.warning) as con:
+        result = steps.engine_for(con).match_pairs(match_params())
+    report = matching.save_report(result)
+    summary = json.loads((Path(report) / "summary.json").read_text())
+    if not result.evidence.startswith("sufficient"):
+        context.log.warning(f"probabilistic matching merged nothing: {result.evidence}")
+    return dg.MaterializeResult(metadata={**_table_metadata(steps.MATCH_PAIRS, result.pairs.num_rows),
+                                          **matching_metadata(summary)})
+
+
+@_asset(steps.COMPONENTS, [_key(steps.RECORDS), _key(steps.EDGES), MATCH_PAIRS])
+def components(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect(on_wait=context.log.warning) as con:
+        done = steps.engine_for(con).components()
+    return dg.MaterializeResult(metadata={**_table_metadata(steps.COMPONENTS, done.records),
+                                          "customers": done.customers, "merges": done.merges})
+
+
+@_asset(steps.ACCOUNT_CLUSTERS, [_key(steps.COMPANIES), _key(steps.FREE_EMAIL_DOMAINS)])
+def account_clusters(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.connect(on_wait=context.log.warning) as con:
+        rows = steps.engine_for(con).account_clusters()
+        accounts = con.execute(f"select count(distinct account_id) from {steps.ACCOUNT_CLUSTERS}").fetchone()[0]
+    return dg.MaterializeResult(metadata={**_table_metadata(steps.ACCOUNT_CLUSTERS, rows), "accounts": accounts})
+
+
+identity_step_assets = [match_pairs, components, account_clusters]
 
 
 def _fmt(value) -> str:

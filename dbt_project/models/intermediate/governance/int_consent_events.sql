@@ -18,7 +18,7 @@ with
 
 components as (
 
-    select * from {{ ref('int_identity_components') }}
+    select * from {{ source('identity', 'int_identity_components') }}
 
 ),
 

@@ -19,7 +19,7 @@ events as (
 
 components as (
 
-    select * from {{ ref('int_identity_components') }}
+    select * from {{ source('identity', 'int_identity_components') }}
 
 ),
 

@@ -24,7 +24,7 @@ records as (
 
 components as (
 
-    select * from {{ ref('int_identity_components') }}
+    select * from {{ source('identity', 'int_identity_components') }}
 
 ),
 
@@ -42,7 +42,7 @@ free_email_domains as (
 
 account_clusters as (
 
-    select * from {{ ref('int_identity_account_clusters') }}
+    select * from {{ source('identity', 'int_identity_account_clusters') }}
 
 ),
 

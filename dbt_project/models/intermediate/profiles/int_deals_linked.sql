@@ -18,13 +18,13 @@ deals as (
 
 components as (
 
-    select * from {{ ref('int_identity_components') }}
+    select * from {{ source('identity', 'int_identity_components') }}
 
 ),
 
 account_clusters as (
 
-    select * from {{ ref('int_identity_account_clusters') }}
+    select * from {{ source('identity', 'int_identity_account_clusters') }}
 
 ),
 

@@ -4,4 +4,4 @@ select
     account_id,
     anchor_company_id,
     link_reason
-from {{ ref('int_identity_account_clusters') }}
+from {{ source('identity', 'int_identity_account_clusters') }}

@@ -3,7 +3,7 @@ with
 
 account_clusters as (
 
-    select * from {{ ref('int_identity_account_clusters') }}
+    select * from {{ source('identity', 'int_identity_account_clusters') }}
 
 ),
 

@@ -3,7 +3,7 @@
     the registry run that merged them and why. Read from the persistent id registry
     (schema identity_registry, written by int_identity_components), which no dbt build drops.
 -#}
--- depends_on: {{ ref('int_identity_components') }}
+-- depends_on: {{ source('identity', 'int_identity_components') }}
 select
     run as registry_run,
     merged_at,

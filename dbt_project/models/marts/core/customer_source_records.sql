@@ -8,7 +8,7 @@ records as (
 
 components as (
 
-    select * from {{ ref('int_identity_components') }}
+    select * from {{ source('identity', 'int_identity_components') }}
 
 )
 

@@ -1,4 +1,4 @@
-"""Accounts: CRM company records unified into companies.
+"""Accounts: CRM company records unified into companies (the `int_identity_account_clusters` step).
 
 Edges join a CRM company record to
   domain:<d>   its normalized web domain, unless it is a free-mail domain (seed free_email_domains)
@@ -60,12 +60,3 @@ def clusters(companies: pd.DataFrame, free_domains: set) -> pd.DataFrame:
                          for c, a, d in zip(df["company_id"], df["anchor_company_id"], same_domain)]
     df.loc[size == 1, "link_reason"] = "anchor"
     return df[["company_id", "account_id", "anchor_company_id", "link_reason"]].sort_values("company_id", ignore_index=True)
-
-
-def model(dbt, session):
-    dbt.config(materialized="table")
-    companies_rel = dbt.ref("stg_crm__companies")
-    free_rel = dbt.ref("free_email_domains")
-    companies = companies_rel.project("company_id, company_name, domain").filter("company_id is not null").df()
-    free = set(free_rel.project("domain").df()["domain"].astype(str))
-    return clusters(companies, free)
