@@ -18,13 +18,14 @@ around them, one step each in a run:
                              governance) and the tests of the identity tables (source tests, shown as
                              checks of the identity assets; a failure skips the marts after it)
 
-Two definitions rather than one that Dagster splits itself: Dagster does resolve a path that leaves
-a subsettable multi-asset and comes back into it by executing the multi-asset in several steps, but
-it colours every hop between definitions, so one definition became several dbt steps where two
-suffice (measured: three, and four with one more asset before the first); each dbt step costs a dbt start-up and a
-partial parse (dbt_project/README.md measures it). Both selections skip their build when nothing
-they read changed (orchestration/defs/dbt/unchanged.py); the assets between them are skipped with
-the first.
+Two definitions rather than one that Dagster splits itself: Dagster does execute a subsettable
+multi-asset in several steps when a path leaves it and comes back (it colours the graph and splits
+the definition by colour), but it starts a new colour at every hop between definitions - the
+event-day models, the blocking GX checks on staging, the identity assets - so one definition over
+the same models was split into five dbt steps (checked with dagster 1.13); each dbt step costs a dbt
+start-up and a partial parse (dbt_project/README.md measures it). Both selections skip their build
+when nothing they read changed (orchestration/defs/dbt/unchanged.py); the assets between them skip
+with the first.
 """
 
 
