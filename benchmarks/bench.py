@@ -313,13 +313,13 @@ def markdown(all_results: list[dict]) -> str:
     row("input rows", lambda r: r["input_rows_total"])
     row("floor: DuckDB reads + aggregates (s)", lambda r: r["floor_s"])
     row("full pipeline, cold (s)", lambda r: r["full"]["wall_s"])
-    for stage in ("extract", "dbt", "identity_metrics", "gate", "exports", "publish"):
+    for stage in ("extract", "dbt", "identity_steps", "identity_metrics", "gate", "exports", "publish"):
         row(f"  stage {stage} (s)", lambda r, s=stage: r["full"]["stages_s"].get(s))
     for layer in ("staging", "intermediate", "identity", "marts", "seeds", "tests"):
         row(f"  dbt {layer} (s)", lambda r, s=layer: r["full"]["dbt_layers_s"].get(s))
     row("peak RSS, process tree (MB)", lambda r: r["full"]["peak_rss_mb"])
     row("incremental run (s)", lambda r: r["incremental"]["wall_s"])
-    for stage in ("extract", "dbt", "gate", "publish"):
+    for stage in ("extract", "dbt", "identity_steps", "gate", "publish"):
         row(f"  incremental: stage {stage} (s)", lambda r, s=stage: r["incremental"]["stages_s"].get(s))
     for layer in ("staging", "intermediate", "identity", "marts", "tests"):
         row(f"  incremental: dbt {layer} (s)", lambda r, s=layer: r["incremental"]["dbt_layers_s"].get(s))

@@ -15,7 +15,10 @@ STAGE_OF_STEP = (
     ("raw__", "extract"),
     ("extract__", "extract"),
     ("warehouse_dbt_models", "dbt"),
+    ("resolved_dbt_models", "dbt"),
     ("event_day_dbt_models", "dbt"),
+    # Splink matching, components and account clusters: Dagster assets between the dbt steps
+    ("intermediate__int_identity_", "identity_steps"),
     ("marts__identity_accuracy", "identity_metrics"),
     ("exports__", "exports"),
     ("governance__", "publish"),
@@ -47,14 +50,14 @@ def step_seconds(instance, run_id: str) -> dict[str, float]:
 
 
 def dbt_results(target_dir: Path, run_id: str) -> list[dict]:
-    """The node results of the run's dbt invocations (event-day and warehouse models)."""
+    """The node results of the run's dbt invocations (event-day models, before and after identity)."""
     return [res for path in target_dir.glob(f"*_dbt_models-{run_id[:8]}/run_results.json")
             for res in json.loads(path.read_text())["results"]]
 
 
 def dbt_layer_seconds(results: list[dict]) -> dict[str, float]:
     """Execution time per dbt layer; `identity` is the part of `intermediate` that resolves
-    identities (int_identity_* models)."""
+    identities (the int_identity_* SQL models; the identity assets are the stage `identity_steps`)."""
     layers = defaultdict(float)
     for r in results:
         uid = r["unique_id"]
