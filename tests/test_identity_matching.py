@@ -179,3 +179,18 @@ def test_report_keeps_model_and_charts(trained, tmp_path):
         assert (out / f"{chart}.html").stat().st_size > 1000
     text = (out / "summary.json").read_text() + (out / "comparison_levels.html").read_text()
     assert "etherington" not in text and "garcia" not in text            # no person's data
+
+
+@pytest.mark.parametrize("name, key", [
+    ("The Acme Corp.", "acme"), ("ACME, Inc", "acme"), ("Acmé GmbH", "acme"), ("S.A. Renault", "renault"),
+    ("Müller & Söhne KG", "mullersohne"), ("Coca-Cola Co", "cocacola"), ("The Company Ltd", "company"),
+    ("Café Group SAS", "cafe"), ("Cobalt Systems", "cobaltsystems"),   # "co" is removed as a word only
+    ("Ltd.", None), ("  ", None), ("", None), (None, None),
+])
+def test_company_name_key_is_one_rule_in_python_and_sql(name, key):
+    import duckdb
+
+    from orchestration.identifiers.company import name_key, name_key_sql
+
+    assert name_key(name) == key
+    assert duckdb.connect().execute(f"select {name_key_sql('$1')}", [name]).fetchone()[0] == key
