@@ -95,6 +95,12 @@ CASES = [
     # namesakes in one postcode with different dates of birth (and streets): two people
     _record("crm_contacts:namesake-a", "maria", "garcia", date(1970, 1, 1), "2155", "3 gum avenue", "town19"),
     _record("crm_contacts:namesake-b", "maria", "garcia", date(1985, 6, 20), "2155", "40 banksia road", "town19"),
+    # one person whose second record has a typo'd first name, no date of birth, the address lines in
+    # another order with a space lost, and two postcode digits swapped: one person
+    _record("crm_contacts:moved-lines-a", "oliver", "featherstonehaugh", date(1975, 2, 11), "2101",
+            "14 kookaburra street the old mill", "town70"),
+    _record("crm_contacts:moved-lines-b", "olivr", "featherstonehaugh", None, "2110",
+            "14 the oldmill kookaburra street", "town70"),
 ]
 
 
@@ -129,6 +135,14 @@ def test_matches_people_without_any_identifier_precisely(trained):
 def test_typod_swapped_name_duplicate_is_merged(trained):
     result, _ = trained
     assert ("crm_contacts:swap-a", "crm_contacts:swap-b") in _matches(result)
+
+
+def test_address_lines_in_another_order_and_a_swapped_postcode_still_say_same_home(trained):
+    result, _ = trained
+    assert ("crm_contacts:moved-lines-a", "crm_contacts:moved-lines-b") in _matches(result)
+    pair = next(p for p in result.pairs.to_pylist() if p["record_key_left"] == "crm_contacts:moved-lines-a"
+                and p["record_key_right"] == "crm_contacts:moved-lines-b")
+    assert pair["location_level"] == "similar address, postcode and city"
 
 
 def test_namesakes_with_different_dates_of_birth_in_one_postcode_are_not(trained):
