@@ -43,9 +43,10 @@ def test_febrl3_through_the_pipeline_meets_the_f1_floor(febrl3):
             where entity = 'people' order by measured_at desc limit 1""").fetchone()
     print(f"FEBRL3: records {records} precision {precision:.4f} recall {recall:.4f} F1 {f1:.4f}")
     assert records == 5000
-    # measured 0.959 (precision 1.000) at the default threshold 0.999, beside 0.957 for Splink's documented
-    # FEBRL3 model on the same records (benchmarks/febrl.py): a floor that fails if matching regresses
-    assert f1 >= 0.95 and precision >= 0.995
+    # the issue's CI floor: measured 0.974 (precision 1.000) at the default threshold 0.999, beside 0.957
+    # for Splink's documented FEBRL3 model on the same records (benchmarks/febrl.py); it fails if matching
+    # regresses
+    assert f1 >= 0.97 and precision >= 0.995
 
 
 def test_matching_report_is_kept_and_linked_from_the_identity_asset(febrl3):

@@ -95,6 +95,12 @@ CASES = [
     # namesakes in one postcode with different dates of birth (and streets): two people
     _record("crm_contacts:namesake-a", "maria", "garcia", date(1970, 1, 1), "2155", "3 gum avenue", "town19"),
     _record("crm_contacts:namesake-b", "maria", "garcia", date(1985, 6, 20), "2155", "40 banksia road", "town19"),
+    # one person whose second record has a typo'd first name, no date of birth, the address lines in
+    # another order with a space lost, and two postcode digits swapped: one person
+    _record("crm_contacts:moved-lines-a", "oliver", "featherstonehaugh", date(1975, 2, 11), "2101",
+            "14 kookaburra street the old mill", "town70"),
+    _record("crm_contacts:moved-lines-b", "olivr", "featherstonehaugh", None, "2110",
+            "14 the oldmill kookaburra street", "town70"),
 ]
 
 
@@ -129,6 +135,14 @@ def test_matches_people_without_any_identifier_precisely(trained):
 def test_typod_swapped_name_duplicate_is_merged(trained):
     result, _ = trained
     assert ("crm_contacts:swap-a", "crm_contacts:swap-b") in _matches(result)
+
+
+def test_address_lines_in_another_order_and_a_swapped_postcode_still_say_same_home(trained):
+    result, _ = trained
+    assert ("crm_contacts:moved-lines-a", "crm_contacts:moved-lines-b") in _matches(result)
+    pair = next(p for p in result.pairs.to_pylist() if p["record_key_left"] == "crm_contacts:moved-lines-a"
+                and p["record_key_right"] == "crm_contacts:moved-lines-b")
+    assert pair["location_level"] == "similar address, postcode and city"
 
 
 def test_namesakes_with_different_dates_of_birth_in_one_postcode_are_not(trained):
@@ -179,3 +193,18 @@ def test_report_keeps_model_and_charts(trained, tmp_path):
         assert (out / f"{chart}.html").stat().st_size > 1000
     text = (out / "summary.json").read_text() + (out / "comparison_levels.html").read_text()
     assert "etherington" not in text and "garcia" not in text            # no person's data
+
+
+@pytest.mark.parametrize("name, key", [
+    ("The Acme Corp.", "acme"), ("ACME, Inc", "acme"), ("Acmé GmbH", "acme"), ("S.A. Renault", "renault"),
+    ("Müller & Söhne KG", "mullersohne"), ("Coca-Cola Co", "cocacola"), ("The Company Ltd", "company"),
+    ("Café Group SAS", "cafe"), ("Cobalt Systems", "cobaltsystems"),   # "co" is removed as a word only
+    ("Ltd.", None), ("  ", None), ("", None), (None, None),
+])
+def test_company_name_key_is_one_rule_in_python_and_sql(name, key):
+    import duckdb
+
+    from orchestration.identifiers.company import name_key, name_key_sql
+
+    assert name_key(name) == key
+    assert duckdb.connect().execute(f"select {name_key_sql('$1')}", [name]).fetchone()[0] == key

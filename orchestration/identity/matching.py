@@ -16,26 +16,32 @@ The model, for a pair of records:
                Damerau-Levenshtein 1, Jaro-Winkler 0.9, swapped and similar, Jaro-Winkler 0.8 / 0.7,
                initial), date of birth (exact, day and month transposed, one typo, two typos,
                within a month, within a year), email (exact, one typo not in a number, same domain),
-               phone (exact, one typo), location (address, postcode and city as ONE comparison -
-               all three agree, two of them, a similar address in one postcode or city, the same
-               address, postcode or city alone with term frequencies, fuzzy: a family shares all
-               three, and three comparisons counted that one fact three times and merged
-               families), company (same CRM company, same name, similar name). A NULL on either
-               side is Splink's null level: weight 0. Nicknames are folded before (seed
+               phone (exact, one typo), location (address, postcode and city as ONE comparison: a
+               family shares all three, and three comparisons counted that one fact three times and
+               merged families; each part agrees exactly or is similar - an address with a typo, its
+               lines in another order or a space lost, with the same numbers; a postcode with one
+               digit wrong or two swapped; a town with a typo - and the address leads: all three the
+               same, all three similar, a similar address with a similar postcode or town, the same
+               or a similar address alone, the same postcode and town, the same postcode or town
+               alone with term frequencies, a similar postcode or town), company (same CRM company,
+               same name, similar name; names keyed by orchestration/identifiers/company.py). A NULL
+               on either side is Splink's null level: weight 0. Nicknames are folded before (seed
                identity_nicknames).
   blocking     candidate pairs come from several rules on different fields (full name in either
                order, name + date of birth, name + postcode, date of birth + postcode, initials,
-               3-letter name prefixes, address, phone, email user name, company), so one typo in
-               one field does not lose a pair. Each rule blocks on a precomputed key that is NULL
-               where more than var identity_match_max_block_size records share it, so the pairs
-               grow linearly with records. Splink counts the pairs each rule adds (reported).
+               3-letter name prefixes, address, date of birth, postcode, town, phone, email user name,
+               company), so typos in two or three fields do not lose a pair. Each rule blocks on a
+               precomputed key that is NULL where more than var identity_match_max_block_size
+               records share it, so the pairs grow linearly with records. Splink counts the pairs each rule adds (reported).
   training     no labels: u by random sampling; m by expectation maximisation over several
                blocking rules (each trains the comparisons it does not block on); the prior (the
-               chance two random records are one person) from deterministic rules - records the
-               identifier graph joined, same full name and date of birth - at the recall stated
-               by var identity_match_prior_recall. With too little evidence (no pairs for EM, a
-               comparison left untrained, no deterministic pair) the run says so (`evidence`)
-               and merges nothing probabilistically.
+               chance two random records are one person) from a deterministic rule - same first and
+               last name (either order) and date of birth - at the recall the trained model gives
+               it (m of the three exact levels: the model's own estimate, not an assumed figure).
+               Where the data carries no such pair, from the records the identifier graph joined
+               and that rule, at the recall var identity_match_prior_recall assumes. With too
+               little evidence (no pairs for EM, a comparison left untrained, no deterministic
+               pair) the run says so (`evidence`) and merges nothing probabilistically.
   decision     match_probability >= var identity_match_threshold makes a record-record edge.
 
 Every run keeps the trained model (Splink's JSON) and its charts under
@@ -63,6 +69,18 @@ SHARED_DEVICE_REASON = "shared_device"
 # together train every comparison when the data carries the fields.
 EM_BLOCKING = [("first_name", "last_name"), ("date_of_birth",), ("postcode",), ("phone",), ("email_user",)]
 
+# columns derived from the compared ones before matching (name -> DuckDB expression over a record of
+# matchable_records_sql); comparisons and blocking keys use them
+DERIVED_COLUMNS: dict[str, str] = {
+    "email_user": "split_part(email, '@', 1)",
+    # the numbers in the address (street, unit), in order: a neighbour on the same street has others
+    "address_numbers": "list_sort(regexp_extract_all(address, '[0-9]+'))",
+    # its letter trigrams, spaces out: the same address with its lines in another order, a space lost or
+    # added, or a typo still shares most of them
+    "address_grams": "list_distinct(list_transform(range(1, length(replace(address, ' ', '')) - 1), "
+                     "i -> substr(replace(address, ' ', ''), i, 3)))",
+}
+
 # blocking rules for prediction: name -> key expression over the record (NULL: not blocked by it)
 BLOCKING_KEYS: dict[str, str] = {
     "full_name": "least(first_name, last_name) || '|' || greatest(first_name, last_name)",
@@ -75,6 +93,11 @@ BLOCKING_KEYS: dict[str, str] = {
     "last_name_postcode": "last_name || '|' || postcode",
     "name_prefixes": "least(left(first_name, 3), left(last_name, 3)) || '|' || greatest(left(first_name, 3), left(last_name, 3))",
     "address": "address || '|' || coalesce(postcode, city, '')",
+    # one field alone (as Splink's own FEBRL examples block): a pair with typos in two or three of the
+    # other fields is still compared, at a cost the block size cap keeps linear
+    "date_of_birth": "cast(date_of_birth as varchar)",
+    "postcode": "postcode",
+    "city": "city",
     "phone": "phone",
     "email_user": "email_user",
     "first_name_company": "first_name || '|' || company",
@@ -95,8 +118,9 @@ class MatchResult:
 def matchable_records_sql(records: str, record_identifiers: str) -> str:
     """The records to match (relations of int_identity_records / int_identity_record_identifiers),
     one row each with the compared attributes normalized; guardrail-refused emails and phones NULL."""
+    from orchestration.identifiers.company import name_key_sql
+
     refused = f"(select record_key, identifier_type, identifier_value from {record_identifiers} where not is_usable)"
-    legal = r"\b(the|inc|llc|corp|ltd|limited|plc|gmbh|ag|kg|sa|sas|sarl|co)\b"
     return f"""
         select
             rec.record_key,
@@ -114,8 +138,7 @@ def matchable_records_sql(records: str, record_identifiers: str) -> str:
             nullif(regexp_replace(upper(rec.postal_code), '[^A-Z0-9]', '', 'g'), '') as postcode,
             nullif(trim(regexp_replace(lower(strip_accents(rec.address)), '[^a-z0-9]+', ' ', 'g')), '') as address,
             nullif(trim(regexp_replace(lower(strip_accents(rec.city)), '[^a-z0-9]+', ' ', 'g')), '') as city,
-            nullif(regexp_replace(regexp_replace(lower(strip_accents(rec.company_name)), '{legal}', '', 'g'),
-                   '[^a-z0-9]', '', 'g'), '') as company,
+            {name_key_sql("rec.company_name")} as company,
             cast(rec.crm_company_id as varchar) as crm_company_id
         from {records} as rec
         where (rec.first_name_key is not null or rec.last_name_key is not null)
@@ -179,19 +202,24 @@ def _comparisons():
             cll.NullLevel("phone"), cll.ExactMatchLevel("phone"), cll.DamerauLevenshteinLevel("phone", 1),
             cll.ElseLevel()]),
         # where someone lives, as one comparison: address, postcode and city agreeing together is one fact
-        # (a family shares all three), which three comparisons counted three times; how many of them
-        # agree is the evidence (one typo'd field leaves two)
+        # (a family shares all three), which three comparisons counted three times. Each part agrees
+        # exactly or is similar (an address with a typo, its lines in another order or a space lost -
+        # and the same numbers -, a postcode with one digit wrong or two swapped, a town with a typo);
+        # the address leads (a postcode or a town alone is a neighbourhood, not a home)
         cl.CustomComparison(output_column_name="location", comparison_levels=[
             cll.CustomLevel(" and ".join(f"({c}_l is null or {c}_r is null)" for c in PLACE),
                             label_for_charts="no address, postcode or city on both").configure(is_null_level=True),
             cll.CustomLevel(" and ".join(f"{c}_l = {c}_r" for c in PLACE), label_for_charts="same address, postcode and city"),
-            cll.CustomLevel(" + ".join(f"coalesce(cast({c}_l = {c}_r as integer), 0)" for c in PLACE) + " >= 2",
-                            label_for_charts="two of address, postcode and city"),
-            cll.And(cll.JaroWinklerLevel("address", 0.9), cll.Or(cll.ExactMatchLevel("postcode"), cll.ExactMatchLevel("city"))),
+            cll.CustomLevel(f"{SIMILAR['address']} and {SIMILAR['postcode']} and {SIMILAR['city']}",
+                            label_for_charts="similar address, postcode and city"),
+            cll.CustomLevel(f"{SIMILAR['address']} and ({SIMILAR['postcode']} or {SIMILAR['city']})",
+                            label_for_charts="similar address, similar postcode or city"),
             cll.ExactMatchLevel("address", term_frequency_adjustments=True),
+            cll.CustomLevel(SIMILAR["address"], label_for_charts="similar address"),
+            cll.CustomLevel("postcode_l = postcode_r and city_l = city_r", label_for_charts="same postcode and city"),
             cll.ExactMatchLevel("postcode", term_frequency_adjustments=True),
             cll.ExactMatchLevel("city", term_frequency_adjustments=True),
-            cll.Or(cll.JaroWinklerLevel("address", 0.8), cll.DamerauLevenshteinLevel("postcode", 1)),
+            cll.CustomLevel(f"{SIMILAR['postcode']} or {SIMILAR['city']}", label_for_charts="similar postcode or city"),
             cll.ElseLevel(),
         ]),
         cl.CustomComparison(output_column_name="company", comparison_levels=[
@@ -205,6 +233,19 @@ def _comparisons():
 
 
 PLACE = ("address", "postcode", "city")
+# when a part of the location is similar (SQL over the pair, _l / _r); exact agreement is similar too
+SIMILAR = {
+    # the same numbers (or none on one side) and the same text but for a typo or a lost space
+    # (Jaro-Winkler), or its lines in another order (most letter trigrams shared: one typo changes at
+    # most three, a swap of two lines two or three)
+    "address": "((address_numbers_l = address_numbers_r or len(address_numbers_l) = 0 or len(address_numbers_r) = 0)"
+               " and (jaro_winkler_similarity(address_l, address_r) >= 0.9"
+               " or len(list_intersect(address_grams_l, address_grams_r))"
+               " >= 0.6 * len(list_distinct(list_concat(address_grams_l, address_grams_r)))))",
+    # one digit wrong, two swapped (Damerau-Levenshtein counts a transposition as one edit)
+    "postcode": "damerau_levenshtein(postcode_l, postcode_r) <= 1",
+    "city": "jaro_winkler_similarity(city_l, city_r) >= 0.9",
+}
 COMPARISON_NAMES = ["first_name", "last_name", "date_of_birth", "email", "phone", "location", "company"]
 
 
@@ -212,13 +253,14 @@ def _blocking_keys_sql(records: str, max_block_size: int) -> str:
     """The records with one key column per blocking rule, NULL where the key is on more than
     `max_block_size` records (a block that big is a common value, not evidence, and would make the
     pairs grow quadratically)."""
+    derived = ", ".join(f"{expr} as {name}" for name, expr in DERIVED_COLUMNS.items())
     keyed = ",\n".join(f"({expr}) as raw_{rule}" for rule, expr in BLOCKING_KEYS.items())
     capped = ",\n".join(
         f"case when count(*) over (partition by raw_{rule}) <= {int(max_block_size)} then raw_{rule} end as block_{rule}"
         for rule in BLOCKING_KEYS)
     return f"""
         select * exclude ({", ".join(f"raw_{r}" for r in BLOCKING_KEYS)}), {capped}
-        from (select *, split_part(email, '@', 1) as email_user, {keyed} from {records})
+        from (select *, {keyed} from (select *, {derived} from {records}))
         order by record_key"""
 
 
@@ -309,6 +351,8 @@ def run(records: pa.Table, *, threshold: float, max_block_size: int, prior_recal
     summary["untrained_comparisons"] = untrained
     summary["levels_without_evidence"] = _neutralize_unobserved_levels(
         linker, min(u_max_pairs, n_records * (n_records - 1) / 2))
+    if not problems:
+        summary.update(_prior_from_trained_model(con, linker))
     model = linker.misc.save_model_to_json()
     evidence = "sufficient" if not problems else "insufficient: " + "; ".join(problems)
     if problems:
@@ -319,6 +363,38 @@ def run(records: pa.Table, *, threshold: float, max_block_size: int, prior_recal
     summary["scored_pairs"] = pairs.num_rows
     summary["matched_pairs"] = int(pa.compute.sum(pairs["is_match"]).as_py() or 0) if pairs.num_rows else 0
     return MatchResult(pairs, evidence, summary, model, linker)
+
+
+def _prior_from_trained_model(con, linker) -> dict:
+    """The prior again, from the same deterministic rule (same first and last name - in either order -
+    and date of birth) but at the recall the trained model gives it rather than an assumed one: among
+    true matches carrying all three, the share that agree exactly on them is, under the model's own
+    independence assumption, m(first name exact) x m(last name exact) x m(date of birth exact), plus
+    the swapped names' share. prior = pairs the rule finds / that recall / pairs of records carrying
+    the three fields. With no such pair (no date of birth in the data) the assumed recall stands.
+    Returns what the summary says about it."""
+    levels = {c.output_column_name: {lv.label_for_charts: lv for lv in c.comparison_levels}
+              for c in linker._settings_obj.comparisons}
+
+    def m(comparison: str, label: str) -> float | None:
+        level = levels.get(comparison, {}).get(label)
+        return level.m_probability if level is not None and level._m_is_trained else None
+
+    exact = [m("first_name", "Exact match on first_name"), m("last_name", "Exact match on last_name")]
+    swapped = [m("first_name", "swapped with last_name"), m("last_name", "swapped with first_name")]
+    dob = m("date_of_birth", "Exact match on date_of_birth")
+    present, agreeing = con.execute("""
+        select coalesce(sum(n), 0), coalesce(sum(n * (n - 1) / 2), 0) from (
+            select count(*) as n from match_records
+            where first_name is not null and last_name is not null and date_of_birth is not null
+            group by date_of_birth, least(first_name, last_name), greatest(first_name, last_name))""").fetchone()
+    if None in exact or dob is None or not agreeing:
+        return {"prior_from": "deterministic rules at the assumed recall (var identity_match_prior_recall)"}
+    recall = dob * (exact[0] * exact[1] + (swapped[0] * swapped[1] if None not in swapped else 0.0))
+    prior = min(agreeing / recall / (present * (present - 1) / 2), 0.5)
+    linker._settings_obj._probability_two_random_records_match = prior
+    return {"prior": prior, "prior_rule_recall": recall,
+            "prior_from": "same names and date of birth, at the recall the trained model gives the rule"}
 
 
 def _neutralize_unobserved_levels(linker, sampled_pairs: float) -> list[str]:
