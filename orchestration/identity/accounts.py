@@ -2,8 +2,8 @@
 
 Edges join a CRM company record to
   domain:<d>   its normalized web domain, unless it is a free-mail domain (seed free_email_domains)
-  name:<n>     its name key (lower case, accents, punctuation, a leading "the" and legal
-               suffixes - Inc., GmbH, Ltd... - removed), unless the records with that name key
+  name:<n>     its name key (orchestration/identifiers/company.py: lower case, accents,
+               punctuation, "the" and legal forms - Inc., GmbH, Ltd... - removed), unless the records with that name key
                carry two different domains (two companies with one name)
 and connected components are accounts. account_id = 'acc_' + md5(smallest company id)[:16],
 the id the account had when it was one CRM company, so it stays stable while no duplicate
@@ -11,22 +11,12 @@ arrives.
 """
 
 import hashlib
-import re
-import unicodedata
 
 import pandas as pd
 
+from orchestration.identifiers.company import name_key
 from orchestration.identity.graph import component_labels
 
-LEGAL = re.compile(r"\b(the|inc|llc|corp|corporation|co|ltd|limited|plc|gmbh|ag|kg|se|sa|sas|sarl|bv|nv|group)\b")
-
-
-def name_key(name) -> str | None:
-    if name is None or (isinstance(name, float) and name != name):
-        return None
-    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode().lower()
-    text = re.sub(r"[^a-z0-9]+", "", LEGAL.sub(" ", re.sub(r"[^a-z0-9 ]+", " ", text.replace(".", ""))))
-    return text or None
 
 
 def account_id(company_id) -> str:
