@@ -44,8 +44,8 @@ def test_identity_python_steps_sit_between_the_dbt_selections_in_one_graph():
     """The identity steps that are not SQL are Dagster assets (not dbt Python models, which
     dbt-spark cannot run): upstream of them the dbt identity models, downstream the dbt models that
     read them as the source `identity` - one lineage in the UI, two dbt steps in a run."""
-    from orchestration.defs.dbt.assets import resolved_dbt_models, warehouse_dbt_models
     from orchestration.definitions import defs
+    from orchestration.defs.dbt.assets import resolved_dbt_models, warehouse_dbt_models
 
     graph = defs.resolve_asset_graph()
 

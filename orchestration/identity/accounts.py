@@ -18,7 +18,6 @@ from orchestration.identifiers.company import name_key
 from orchestration.identity.graph import component_labels
 
 
-
 def account_id(company_id) -> str:
     return "acc_" + hashlib.md5(str(company_id).encode("utf-8")).hexdigest()[:16]
 
