@@ -11,9 +11,12 @@ Dagster, dbt (via the env vars exported by `export_env`), tests and the CLI all 
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
+
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -100,6 +103,22 @@ def exports_dir() -> Path:
 
 def dagster_home() -> Path:
     return cdw_home() / "dagster"
+
+
+def default_phone_country() -> str:
+    """The country (ISO2) phone numbers written without an international prefix are read in when
+    their record carries no country: dbt's var `default_phone_country` in dbt_project.yml, the one
+    setting dbt's staging models and the Python code (erasure, ad platform hashing, `cdw explain`)
+    both read. Change it there; a `--vars` override on a dbt command line reaches dbt alone."""
+    return _project_var(DBT_PROJECT_DIR / "dbt_project.yml", "default_phone_country").upper()
+
+
+@functools.cache
+def _project_var(project_file: Path, name: str) -> str:
+    value = (yaml.safe_load(project_file.read_text()).get("vars") or {}).get(name)
+    if not value:
+        raise ValueError(f"{project_file}: vars.{name} is not set")
+    return str(value)
 
 
 ENGINES = ("duckdb", "spark")
