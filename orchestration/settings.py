@@ -105,6 +105,18 @@ def dagster_home() -> Path:
     return cdw_home() / "dagster"
 
 
+def dbt_target_path() -> str:
+    """dbt's target folder, relative to the dbt project (CDW_DBT_TARGET_PATH, default `target`):
+    several checkouts' worth of work (parallel test workers, a benchmark beside a dev run) keep
+    separate manifests and partial-parse state."""
+    return os.environ.get("CDW_DBT_TARGET_PATH", "target")
+
+
+def dbt_manifest_path() -> Path:
+    """dbt's manifest of the last parse or build (the snapshot reads its `meta: {pii: true}` tags)."""
+    return DBT_PROJECT_DIR / dbt_target_path() / "manifest.json"
+
+
 def default_phone_country() -> str:
     """The country (ISO2) phone numbers written without an international prefix are read in when
     their record carries no country: dbt's var `default_phone_country` in dbt_project.yml, the one
