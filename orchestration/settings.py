@@ -6,7 +6,8 @@
   exports/            audience files and their manifests
   dagster/            DAGSTER_HOME: run history shared by `cdw run` and the UI
 
-Dagster, dbt (via the env vars exported by `export_env`), tests and the CLI all read it.
+Dagster, dbt (via the env vars exported by `export_env`), tests and the CLI all read it;
+`prepare_home` creates it for the commands that run things.
 """
 
 from __future__ import annotations
@@ -147,17 +148,27 @@ def engine() -> str:
 
 
 def export_env() -> None:
-    """Make child processes (dbt, dagster) see the same absolute locations."""
-    home = cdw_home()
-    for d in (home, landing_dir(), exports_dir(), dagster_home()):
-        d.mkdir(parents=True, exist_ok=True)
-    os.environ["CDW_HOME"] = str(home)
+    """Point this process's children (dbt, Dagster) at the same absolute locations: environment
+    variables only (CDW_HOME, CDW_WAREHOUSE, DAGSTER_HOME, CDW_DBT_CONNECT_ATTEMPTS), no file
+    written and PATH left alone, so importing the Dagster definitions, which calls it, only
+    defines. The commands that run things call `prepare_home` instead."""
+    os.environ["CDW_HOME"] = str(cdw_home())
     os.environ["CDW_WAREHOUSE"] = str(warehouse_path())
     os.environ["DAGSTER_HOME"] = str(dagster_home())
     from orchestration.warehouse import dbt_connect_attempts
 
     # dbt-duckdb waits for the warehouse's file lock as long as our own connections do
     os.environ["CDW_DBT_CONNECT_ATTEMPTS"] = str(dbt_connect_attempts())
+
+
+def prepare_home() -> None:
+    """What a command that runs things needs before it starts (`cdw` commands, `run_pipeline`,
+    `cdw prepare` before `make ui`): `export_env`, the folders of CDW_HOME, the Dagster instance's
+    dagster.yaml, and this environment's bin folder on PATH (dagster-dbt runs `dbt parse` as
+    plain `dbt` when the manifest is missing or stale)."""
+    export_env()
+    for d in (cdw_home(), landing_dir(), exports_dir(), dagster_home()):
+        d.mkdir(parents=True, exist_ok=True)
     instance_yaml = dagster_home() / "dagster.yaml"
     if not instance_yaml.exists() or not instance_yaml.read_text().strip():
         # sqlite run/event storage in DAGSTER_HOME (the default); runs one at a time (the
@@ -167,7 +178,11 @@ def export_env() -> None:
     elif "run_monitoring" not in instance_yaml.read_text():  # a home from before run monitoring
         with instance_yaml.open("a") as fh:
             fh.write(RUN_MONITORING)
-    # dbt is installed beside this Python: find it even when the venv is not activated
+    put_dbt_on_path()
+
+
+def put_dbt_on_path() -> None:
+    """dbt is installed beside this Python: make it findable even when the venv is not activated."""
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
