@@ -28,7 +28,7 @@ run: install
 # so its module fixtures are built once. PYTEST_ARGS adds to it (e.g. PYTEST_ARGS="-n 0 -k gate").
 PYTEST_ARGS ?=
 test: install chromium java lint
-	$(VENV)/bin/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 ## lint: ruff over the Python (rules in pyproject.toml [tool.ruff]); `ruff check --fix .` repairs most
 lint: install
@@ -50,9 +50,11 @@ java:
 		else echo "java not installed and not root: install openjdk-17-jre-headless for the Spark engine"; fi; }
 
 ## ui: the Dagster UI on workspace.yaml (runs of `cdw run` show up in its history)
+# `cdw prepare` creates CDW_HOME's Dagster instance and the dbt manifest first: importing the
+# definitions writes nothing; under `dagster dev` dagster-dbt re-parses on each load (dbt on PATH)
 ui: install
-	@mkdir -p "$(CDW_HOME)/dagster"
-	DAGSTER_HOME="$(CDW_HOME)/dagster" $(VENV)/bin/dagster dev -w workspace.yaml
+	$(VENV)/bin/cdw prepare
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DAGSTER_HOME="$(CDW_HOME)/dagster" $(VENV)/bin/dagster dev -w workspace.yaml
 
 ## docs: dbt docs for analysts (offline), served on :8080; also target/static_index.html, one file to open without a server
 docs: install

@@ -52,7 +52,7 @@ def measure_erasure(home: Path, people: int = 3) -> dict:
     os.environ["CDW_HOME"] = str(Path(home).resolve())
     os.environ.setdefault(erasure.KEY_ENV, BENCH_KEY)
     try:
-        settings.export_env()
+        settings.prepare_home()
         warehouse = settings.warehouse_path()
         if not warehouse.exists():
             raise FileNotFoundError(f"no warehouse at {warehouse}: build it first (cdw generate, cdw run)")

@@ -29,7 +29,7 @@ def _fail(msg: str, code: int = 2) -> int:
 def cmd_generate(args) -> int:
     from orchestration.demo.generator import DEFAULT_END_DATE, generate
 
-    settings.export_env()
+    settings.prepare_home()
     end = date.fromisoformat(args.end_date) if args.end_date else DEFAULT_END_DATE
     t0 = time.perf_counter()
     summary = generate(settings.landing_dir(), people=args.people, seed=args.seed, end_date=end, days=args.days,
@@ -50,7 +50,7 @@ def landing_has_sources() -> bool:
 
 
 def cmd_run(args) -> int:
-    settings.export_env()
+    settings.prepare_home()
     if not landing_has_sources():
         return _fail(f"no source files in {settings.landing_dir()}: run `cdw generate` first (or `make run`)")
     from orchestration.runner import run_pipeline
@@ -242,7 +242,7 @@ def cmd_explain(args) -> int:
 
 def cmd_summary(args) -> int:
     """The warehouse as it stands, with the newest run and its gate results from Dagster's history."""
-    settings.export_env()
+    settings.prepare_home()
     last, checks = last_run()
     if last is None:
         print_summary(None, None, None)
@@ -298,7 +298,7 @@ def cmd_erase(args) -> int:
     run purges raw and rebuilds everything and the erasure check scans every table and file."""
     from orchestration.governance.erasure import ErasureError, request_erasure, scan
 
-    settings.export_env()
+    settings.prepare_home()
     try:
         summary = request_erasure(args.identifier, via="cli")
     except ErasureError as exc:
@@ -336,7 +336,7 @@ def cmd_access(args) -> int:
     from orchestration.governance.access import export_access
     from orchestration.governance.erasure import ErasureError
 
-    settings.export_env()
+    settings.prepare_home()
     try:
         path, doc = export_access(args.identifier)
     except ErasureError as exc:
@@ -352,6 +352,19 @@ def cmd_check(args) -> int:
     from orchestration.extract.check import run_check
 
     return run_check(args.file, args.source, args.preset, args.json)
+
+
+def cmd_prepare(args) -> int:
+    """What `dagster dev -w workspace.yaml` needs before it starts (`make ui` runs this first): the
+    folders and Dagster instance of CDW_HOME, and a dbt manifest that matches the project (dbt
+    parse when it is missing or older than the project's files). Importing the definitions
+    prepares nothing."""
+    settings.prepare_home()
+    from orchestration.defs.dbt.project import dbt_project
+
+    manifest = dbt_project().manifest_path
+    print(f"CDW_HOME {settings.cdw_home()} ready (Dagster instance {settings.dagster_home()}); dbt manifest {manifest}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -405,6 +418,9 @@ def main(argv: list[str] | None = None) -> int:
     ex = sub.add_parser("explain", help="why a person is who they are: records, edges, matches, refusals")
     ex.add_argument("value", help="an email, a phone number or a customer_id")
     ex.set_defaults(func=cmd_explain)
+
+    pr = sub.add_parser("prepare", help="create CDW_HOME and parse the dbt manifest: what `dagster dev` needs (make ui)")
+    pr.set_defaults(func=cmd_prepare)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -36,7 +36,7 @@ def run_pipeline(job_name: str = "full_pipeline", log_level: str = "DEBUG",
     in the UI's run history like any other. `days` (first, last) is the range of event days the
     run covers (a single-run backfill); by default the days with new files up to today. `rebuild`:
     build the warehouse even when nothing it reads changed (orchestration/defs/dbt/unchanged.py)."""
-    settings.export_env()
+    settings.prepare_home()
     from orchestration.definitions import defs
     from orchestration.defs.dbt.unchanged import REBUILD_TAG
 

@@ -6,14 +6,18 @@
   exports/            audience files and their manifests
   dagster/            DAGSTER_HOME: run history shared by `cdw run` and the UI
 
-Dagster, dbt (via the env vars exported by `export_env`), tests and the CLI all read it.
+Dagster, dbt (via the env vars exported by `export_env`), tests and the CLI all read it;
+`prepare_home` creates it for the commands that run things.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
+
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -102,6 +106,34 @@ def dagster_home() -> Path:
     return cdw_home() / "dagster"
 
 
+def dbt_target_path() -> str:
+    """dbt's target folder, relative to the dbt project (CDW_DBT_TARGET_PATH, default `target`):
+    several checkouts' worth of work (parallel test workers, a benchmark beside a dev run) keep
+    separate manifests and partial-parse state."""
+    return os.environ.get("CDW_DBT_TARGET_PATH", "target")
+
+
+def dbt_manifest_path() -> Path:
+    """dbt's manifest of the last parse or build (the snapshot reads its `meta: {pii: true}` tags)."""
+    return DBT_PROJECT_DIR / dbt_target_path() / "manifest.json"
+
+
+def default_phone_country() -> str:
+    """The country (ISO2) phone numbers written without an international prefix are read in when
+    their record carries no country: dbt's var `default_phone_country` in dbt_project.yml, the one
+    setting dbt's staging models and the Python code (erasure, ad platform hashing, `cdw explain`)
+    both read. Change it there; a `--vars` override on a dbt command line reaches dbt alone."""
+    return _project_var(DBT_PROJECT_DIR / "dbt_project.yml", "default_phone_country").upper()
+
+
+@functools.cache
+def _project_var(project_file: Path, name: str) -> str:
+    value = (yaml.safe_load(project_file.read_text()).get("vars") or {}).get(name)
+    if not value:
+        raise ValueError(f"{project_file}: vars.{name} is not set")
+    return str(value)
+
+
 ENGINES = ("duckdb", "spark")
 
 
@@ -116,11 +148,11 @@ def engine() -> str:
 
 
 def export_env() -> None:
-    """Make child processes (dbt, dagster) see the same absolute locations."""
-    home = cdw_home()
-    for d in (home, landing_dir(), exports_dir(), dagster_home()):
-        d.mkdir(parents=True, exist_ok=True)
-    os.environ["CDW_HOME"] = str(home)
+    """Point this process's children (dbt, Dagster) at the same absolute locations: environment
+    variables only (CDW_HOME, CDW_WAREHOUSE, DAGSTER_HOME, CDW_DBT_CONNECT_ATTEMPTS), no file
+    written and PATH left alone, so importing the Dagster definitions, which calls it, only
+    defines. The commands that run things call `prepare_home` instead."""
+    os.environ["CDW_HOME"] = str(cdw_home())
     os.environ["CDW_WAREHOUSE"] = str(warehouse_path())
     os.environ["DAGSTER_HOME"] = str(dagster_home())
     from orchestration.warehouse import dbt_connect_attempts
@@ -130,6 +162,16 @@ def export_env() -> None:
     from orchestration.identity import custom_identifiers
 
     custom_identifiers.export()  # the identifiers sources.yml declares, for dbt (CDW_IDENTITY_IDENTIFIERS)
+
+
+def prepare_home() -> None:
+    """What a command that runs things needs before it starts (`cdw` commands, `run_pipeline`,
+    `cdw prepare` before `make ui`): `export_env`, the folders of CDW_HOME, the Dagster instance's
+    dagster.yaml, and this environment's bin folder on PATH (dagster-dbt runs `dbt parse` as
+    plain `dbt` when the manifest is missing or stale)."""
+    export_env()
+    for d in (cdw_home(), landing_dir(), exports_dir(), dagster_home()):
+        d.mkdir(parents=True, exist_ok=True)
     instance_yaml = dagster_home() / "dagster.yaml"
     if not instance_yaml.exists() or not instance_yaml.read_text().strip():
         # sqlite run/event storage in DAGSTER_HOME (the default); runs one at a time (the
@@ -139,7 +181,11 @@ def export_env() -> None:
     elif "run_monitoring" not in instance_yaml.read_text():  # a home from before run monitoring
         with instance_yaml.open("a") as fh:
             fh.write(RUN_MONITORING)
-    # dbt is installed beside this Python: find it even when the venv is not activated
+    put_dbt_on_path()
+
+
+def put_dbt_on_path() -> None:
+    """dbt is installed beside this Python: make it findable even when the venv is not activated."""
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")

@@ -48,6 +48,8 @@ from orchestration import settings
 DEFAULT_LOCK_TIMEOUT_SECONDS = 600.0
 DEFAULT_RUN_LOCK_TIMEOUT_SECONDS = 3 * 3600.0
 FIRST_DELAY, MAX_DELAY = 0.05, 2.0
+# `connect(IN_MEMORY)`: a private in-memory database (files to read are ATTACHed to it READ_ONLY)
+IN_MEMORY = ":memory:"
 
 _LOCK_CONFLICT = re.compile(r"Could not set lock on file|Conflicting lock is held")
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
@@ -89,11 +91,12 @@ def lock_holder(exc: BaseException) -> str:
 
 def connect(path: Path | str | None = None, *, read_only: bool = False, timeout: float | None = None,
             on_wait: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection to the warehouse (or `path`), waiting for the file lock with backoff
-    (see the module docstring). Writers get the memory ceiling (CDW_DUCKDB_MEMORY_LIMIT).
-    `on_wait(message)` is told once when the wait begins (e.g. a step's logger)."""
+    """A DuckDB connection to the warehouse (or `path`: another DuckDB file, e.g. one being built,
+    or IN_MEMORY), waiting for the file lock with backoff (see the module docstring). Writers get
+    the memory ceiling (CDW_DUCKDB_MEMORY_LIMIT). `on_wait(message)` is told once when the wait
+    begins (e.g. a step's logger)."""
     path = Path(path) if path is not None else settings.warehouse_path()
-    if not read_only:
+    if not read_only and str(path) != IN_MEMORY:
         path.parent.mkdir(parents=True, exist_ok=True)
     timeout = lock_timeout() if timeout is None else timeout
     started = time.monotonic()

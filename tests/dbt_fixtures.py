@@ -65,3 +65,18 @@ def query(warehouse: Path, sql: str, params=None) -> list[tuple]:
 def customer_of(warehouse: Path, record_key: str) -> str:
     """The customer_id a source record (`<source>:<source_record_id>`) was unified into."""
     return query(warehouse, "SELECT customer_id FROM marts.customer_source_records WHERE record_key = ?", [record_key])[0][0]
+
+
+def contract_columns(warehouse: Path, model: str, folder: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(the columns and types of marts.<model> in `warehouse`, the ones its yml in
+    models/<folder>/<model>.yml promises), both as (name, DuckDB type) in column order."""
+    import yaml
+
+    spec = yaml.safe_load((DBT_PROJECT / "models" / folder / f"{model}.yml").read_text())
+    (node,) = [m for m in spec["models"] if m["name"] == model]
+    with duckdb.connect() as con:  # the declared types as DuckDB spells them ('string' is VARCHAR)
+        promised = [(c["name"], con.execute(f"SELECT typeof(CAST(NULL AS {c['data_type']}))").fetchone()[0])
+                    for c in node["columns"]]
+    built = query(warehouse, "SELECT column_name, data_type FROM information_schema.columns "
+                             "WHERE table_schema = 'marts' AND table_name = ? ORDER BY ordinal_position", [model])
+    return [tuple(c) for c in built], promised

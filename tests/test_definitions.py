@@ -1,4 +1,52 @@
-"""The code location loads, with every layer as a group, blocking checks, the schedule and sensor."""
+"""The code location loads, with every layer as a group, blocking checks, the schedule and sensor;
+importing it only defines."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+IMPORT = """
+import json, os
+path = os.environ["PATH"]
+from orchestration.definitions import defs
+print(json.dumps({"path": os.environ["PATH"], "before": path, "assets": len(list(defs.resolve_asset_graph().get_all_asset_keys()))}))
+"""
+
+
+def _files(folder: Path) -> dict[str, float]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime for p in folder.rglob("*")} if folder.exists() else {}
+
+
+def test_importing_the_definitions_writes_nothing_and_leaves_path_alone(tmp_path):
+    """A fresh process with a new CDW_HOME and the venv not on PATH imports the code location (as
+    `dagster dev -w workspace.yaml` does once `cdw prepare` made the manifest): no dagster.yaml,
+    no folder, no file in the working directory or dbt's target, PATH as it was."""
+    bare_path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if p != str(Path(sys.executable).parent))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CDW_HOME", "CDW_WAREHOUSE", "DAGSTER_"))}
+    # a dbt target of its own: no other build in this checkout writes to it while the test looks
+    env["CDW_DBT_TARGET_PATH"] = str(tmp_path / "dbt_target")
+    prepared = subprocess.run([sys.executable, "-m", "orchestration.cli", "prepare"], cwd=REPO, capture_output=True,
+                              text=True, env={**env, "CDW_HOME": str(tmp_path / "prepared")}, timeout=600)
+    assert prepared.returncode == 0, prepared.stderr[-2000:]
+    assert (tmp_path / "prepared" / "dagster" / "dagster.yaml").exists()  # `cdw prepare` does make the instance
+
+    home, cwd = tmp_path / "home", tmp_path / "cwd"
+    cwd.mkdir()
+    target = tmp_path / "dbt_target"
+    before = _files(target)
+    assert "manifest.json" in before
+    done = subprocess.run([sys.executable, "-c", IMPORT], cwd=cwd, capture_output=True, text=True, timeout=600,
+                          env={**env, "CDW_HOME": str(home), "PATH": bare_path, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["assets"] > 50
+    assert out["path"] == out["before"] == bare_path
+    assert not home.exists() and not list(cwd.iterdir())
+    assert _files(target) == before  # no dbt parse: the manifest and partial-parse state untouched
 
 
 

@@ -11,6 +11,7 @@ import shutil
 
 import duckdb
 import pytest
+from dbt_fixtures import contract_columns
 from hubspot_fake import FakeHubSpot
 
 from orchestration.governance.hashing import (
@@ -147,6 +148,19 @@ def hubspot():
     server.close()
 
 
+def test_crm_writeback_mart_has_its_contract_columns_with_every_source(demo):
+    """All sources delivered: the write-back's mart has exactly the columns its yml promises (the
+    CRM-only home has the same: tests/test_run_safety.py)."""
+    built, promised = contract_columns(demo.warehouse, "crm_contact_writeback", "marts/audiences")
+    assert built == promised == [("crm_contact_id", "VARCHAR"), ("customer_id", "VARCHAR"),
+                                 ("has_profiling_consent", "BOOLEAN"), ("lead_score", "DOUBLE"),
+                                 ("lifecycle_stage", "VARCHAR"), ("segments", "VARCHAR")]
+    # every source delivered: consenting contacts carry every property, from every mart it reads
+    (with_all,) = demo.sql("SELECT count(*) FROM marts.crm_contact_writeback WHERE has_profiling_consent "
+                           "AND lead_score IS NOT NULL AND lifecycle_stage IS NOT NULL AND segments LIKE '%audience%'")[0]
+    assert with_all > 0
+
+
 def test_crm_writeback_is_idempotent_and_retries(demo, hubspot, tmp_path):
     from orchestration.crm_client import CrmClient, CrmError
     from orchestration.defs.exports.assets import CRM_WRITEBACK_PURPOSE, crm_updates
@@ -164,8 +178,7 @@ def test_crm_writeback_is_idempotent_and_retries(demo, hubspot, tmp_path):
     warehouse = tmp_path / "consented.duckdb"
     shutil.copy(demo.warehouse, warehouse)
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("UPDATE marts.consent_ledger SET has_consent = true, consent_status = 'granted' WHERE purpose = ?",
-                    [CRM_WRITEBACK_PURPOSE])
+        con.execute("UPDATE marts.crm_contact_writeback SET has_profiling_consent = true, segments = ''")
         updates, withheld = crm_updates(con)
     assert len(updates) == n_contacts > 100 and not withheld
     sample = next(iter(updates.values()))

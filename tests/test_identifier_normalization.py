@@ -51,10 +51,9 @@ PHONES = [
 ]
 
 
-def _dbt_compile(sql: str, tmp: Path) -> str:
+def _dbt_compile(sql: str, tmp: Path, project: Path = REPO / "dbt_project") -> str:
     dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
     env = {**os.environ, "CDW_WAREHOUSE": str(tmp / "compile.duckdb"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    project = REPO / "dbt_project"
     done = subprocess.run(
         [dbt, "compile", "--project-dir", str(project), "--profiles-dir", str(project), "--target-path",
          str(tmp / "target"), "--log-path", str(tmp / "logs"), "--inline", sql, "--output", "json", "--quiet"],
@@ -129,3 +128,42 @@ def test_the_scan_derives_the_ledger_tokens_of_found_text_as_python_does():
         got = dict(con.execute(f"SELECT v, list_filter({LEDGER_TOKENS_SQL}, x -> x IS NOT NULL) FROM found").fetchall())
     for v in found:
         assert set(got[v]) == tokens("email", v), v
+
+
+def test_one_default_phone_country_for_dbt_and_python(tmp_path, monkeypatch):
+    """dbt's var default_phone_country is the one setting: changed in dbt_project.yml, both the
+    staging macro and the Python normalization read national numbers of records without a
+    country in the new country."""
+    from orchestration import settings
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(REPO / "dbt_project", project, ignore=shutil.ignore_patterns("target*", "logs"))
+    yml = project / "dbt_project.yml"
+    assert 'default_phone_country: "US"' in yml.read_text()
+    yml.write_text(yml.read_text().replace('default_phone_country: "US"', 'default_phone_country: "GB"'))
+    # '(617) 555-0123' is a Boston number written the US way: valid only when read as American;
+    # '020 7946 0958' is a London number written the UK way (trunk 0): valid only as British
+    numbers = ["(617) 555-0123", "020 7946 0958"]
+    us = ["+16175550123", None]
+    gb = [None, "+442079460958"]
+
+    def python_side():
+        return [phone.to_e164(n) for n in numbers]
+
+    def dbt_side(project_dir: Path):
+        compiled = _dbt_compile("{{ config(materialized='table') }} select i, {{ normalize_phone_e164('p') }} "
+                                "from numbers", tmp_path / project_dir.parent.name, project=project_dir)
+        with duckdb.connect() as con:
+            phone.register_udfs(con)
+            con.execute("CREATE TABLE numbers AS SELECT * FROM (VALUES (0, ?), (1, ?)) t(i, p)", numbers)
+            return [e164 for _, e164 in con.execute(compiled + " order by i").fetchall()]
+
+    assert settings.default_phone_country() == "US"
+    assert python_side() == us
+    assert dbt_side(REPO / "dbt_project") == us
+    monkeypatch.setattr(settings, "DBT_PROJECT_DIR", project)
+    assert settings.default_phone_country() == "GB"
+    assert python_side() == gb
+    assert dbt_side(project) == gb
+    # erasure's forms of a number from a record without a country follow it too
+    assert phone.e164_forms("020 7946 0958") == {"+442079460958"}

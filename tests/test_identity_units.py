@@ -78,7 +78,9 @@ def test_accounts_unify_by_domain_and_name_but_not_free_mail_or_ambiguous_names(
         (6, "Nova", "nova.io"), (7, "Nova", "nova.de"),                                    # one name, 2 domains
     ], columns=["company_id", "company_name", "domain"])
     out = accounts.clusters(companies, {"gmail.com"}).set_index("company_id")
-    assert out.loc[1, "account_id"] == out.loc[2, "account_id"] == out.loc[3, "account_id"] == accounts.account_id(1)
+    # the account takes the id of its anchor, the smallest company id: "acc_" + md5("1")[:16]
+    # (md5("1") = c4ca4238a0b923820dcc509a6f75849b)
+    assert out.loc[1, "account_id"] == out.loc[2, "account_id"] == out.loc[3, "account_id"] == "acc_c4ca4238a0b92382"
     assert out.loc[4, "account_id"] != out.loc[5, "account_id"]
     assert out.loc[6, "account_id"] != out.loc[7, "account_id"]
     assert out.loc[2, "link_reason"] == "name" and out.loc[3, "link_reason"] == "domain"
@@ -103,32 +105,44 @@ def _ids(out: pd.DataFrame) -> dict:
     return dict(zip(out["record_key"], out["customer_id"]))
 
 
+# A new profile's id is "cus_" + the first 16 hex digits of the md5 of its anchor (smallest)
+# record key - the values below are md5 of the key text, worked out once by hand
+# (python -c 'import hashlib; print(hashlib.md5(b"crm:1").hexdigest()[:16])').
+CRM_1 = "cus_6a572634d77c9b87"  # md5("crm:1")
+CRM_5 = "cus_51d05539fb8aeb99"  # md5("crm:5")
+WEB_9 = "cus_ae73860c424173bd"  # md5("web:9")
+
+
+def test_new_profiles_take_the_id_of_their_anchor_record():
+    assert derive_customer_id("crm:1") == CRM_1 and derive_customer_id("web:9") == WEB_9
+
+
 def test_registry_ids_are_stable_across_runs_and_rebuilds_and_the_older_id_survives_a_merge(tmp_path):
     run1 = _records({"crm:1": 0, "crm:2": 0, "web:9": 1, "crm:5": 2})
     with duckdb.connect(str(tmp_path / "a.duckdb")) as con:
         first, merges = registry.assign(con, run1)
         assert merges.empty
         ids1 = _ids(first)
-        assert ids1["crm:1"] == ids1["crm:2"] == derive_customer_id("crm:1")
+        assert ids1 == {"crm:1": CRM_1, "crm:2": CRM_1, "web:9": WEB_9, "crm:5": CRM_5}
         # same inputs again: same ids
         assert _ids(registry.assign(con, run1)[0]) == ids1
-        # incremental: a new record joins web:9 and crm:5 (web:9's id is older: born earlier? same run -> smaller id)
+        # incremental: a new record joins web:9 and crm:5. Both ids were born in run 1, so the tie
+        # goes to the smaller id: CRM_5 ("cus_51d0...") < WEB_9 ("cus_ae73..."); the new anchor
+        # crm:0 ("cus_583e...") gives no id of its own
         run3 = _records({"crm:1": 0, "crm:2": 0, "web:9": 1, "crm:5": 1, "crm:0": 1})
         third, merges = registry.assign(con, run3, {1: "shared identifier: phone"})
-        ids3 = _ids(third)
-        survivor = min(ids1["web:9"], ids1["crm:5"])
-        assert ids3["web:9"] == ids3["crm:5"] == ids3["crm:0"] == survivor    # not derived from the new anchor crm:0
-        assert ids3["crm:1"] == ids1["crm:1"]
-        loser = max(ids1["web:9"], ids1["crm:5"])
+        assert _ids(third) == {"crm:1": CRM_1, "crm:2": CRM_1, "web:9": CRM_5, "crm:5": CRM_5, "crm:0": CRM_5}
         assert merges.to_dict("records") == [
-            {"old_customer_id": loser, "new_customer_id": survivor, "reason": "shared identifier: phone"}]
+            {"old_customer_id": WEB_9, "new_customer_id": CRM_5, "reason": "shared identifier: phone"}]
         logged = con.execute("select run, old_customer_id, new_customer_id, reason from identity_registry.customer_merges").fetchall()
-        assert logged == [(3, loser, survivor, "shared identifier: phone")]
-        # a profile born later never takes over an older one
+        assert logged == [(3, WEB_9, CRM_5, "shared identifier: phone")]
+        # everyone in one profile: CRM_1 and CRM_5 were both born in run 1, so again the smaller id,
+        # CRM_5 ("cus_51d0...") < CRM_1 ("cus_6a57..."); the newer record crm:7 takes over nothing
         run4 = _records({"crm:1": 0, "crm:2": 0, "web:9": 0, "crm:5": 0, "crm:0": 0, "crm:7": 0})
         fourth, merges = registry.assign(con, run4)
-        born = dict(con.execute("select customer_id, born_run from identity_registry.id_births").fetchall())
-        assert set(_ids(fourth).values()) == {min((born[i], i) for i in (ids1["crm:1"], survivor))[1]}
+        assert set(_ids(fourth).values()) == {CRM_5}
+        assert dict(con.execute("select customer_id, born_run from identity_registry.id_births "
+                                "where customer_id in (?, ?)", [CRM_1, CRM_5]).fetchall()) == {CRM_1: 1, CRM_5: 1}
     # a rebuild from an empty warehouse with the first inputs gives the first ids
     with duckdb.connect(str(tmp_path / "b.duckdb")) as con:
         assert _ids(registry.assign(con, run1)[0]) == ids1

@@ -21,6 +21,7 @@ import dagster as dg
 import duckdb
 import pytest
 from conftest import use_home
+from dbt_fixtures import contract_columns
 
 REPO = Path(__file__).resolve().parent.parent
 HOLD = """
@@ -101,6 +102,20 @@ def test_a_crm_contacts_export_alone_runs_green_end_to_end(crm_only, capsys):
     assert f"Last run: {result.run_id} (full_pipeline) SUCCESS" in out
     assert "SKIP  raw/web_events:gx_raw_web_events  (not delivered: web_events)" in out
     assert "PASS  marts/customers:gx_customers" in out
+
+
+def test_the_crm_writeback_mart_keeps_its_columns_when_only_crm_contacts_arrived(crm_only):
+    """No web, email, deals or companies: the write-back's mart has the same columns as with every
+    source (its yml contract; tests/test_exports.py checks the full demo against it), and the
+    values no source could give are NULL or empty, not missing columns."""
+    home, _ = crm_only
+    built, promised = contract_columns(home / "warehouse.duckdb", "crm_contact_writeback", "marts/audiences")
+    assert built == promised
+    rows = _sql(home, "SELECT has_profiling_consent, lead_score, lifecycle_stage, segments, count(*) "
+                      "FROM marts.crm_contact_writeback GROUP BY ALL")
+    (contacts,) = _sql(home, "SELECT count(DISTINCT hs_object_id) FROM raw.crm_contacts")[0]
+    # nothing grants analytics (profiling) consent without web events: every contact is withheld
+    assert sum(n for *_, n in rows) == contacts and rows == [(False, None, None, None, contacts)]
 
 
 def test_connect_waits_for_a_reader_then_names_the_process_when_it_does_not_let_go(tmp_path):

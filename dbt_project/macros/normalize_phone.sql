@@ -68,7 +68,7 @@
 
 {#- Region national numbers are read in: the record's ISO2 country, else var default_phone_country. -#}
 {% macro phone_region(country_iso2=none) -%}
-    {%- set default_country = "'" ~ var('default_phone_country', 'US') ~ "'" -%}
+    {%- set default_country = "'" ~ var('default_phone_country') ~ "'" -%}
     {{ 'coalesce(' ~ country_iso2 ~ ', ' ~ default_country ~ ')' if country_iso2 is not none else default_country }}
 {%- endmacro %}
 

@@ -23,6 +23,18 @@
     explode(sequence({{ start_expr }}, {{ stop_expr }}))
 {%- endmacro %}
 
+{#- Aggregate: the group's non-NULL `expr` values in ascending order, joined by `delimiter`
+    (NULL for a group without any). dbt.listagg cannot promise the order on Spark. -#}
+{% macro sorted_listagg(expr, delimiter) -%}
+    {{ return(adapter.dispatch('sorted_listagg', 'customer_warehouse')(expr, delimiter)) }}
+{%- endmacro %}
+{% macro default__sorted_listagg(expr, delimiter) -%}
+    nullif(array_join(array_sort(collect_list({{ expr }})), {{ delimiter }}), '')
+{%- endmacro %}
+{% macro duckdb__sorted_listagg(expr, delimiter) -%}
+    string_agg({{ expr }}, {{ delimiter }} order by {{ expr }})
+{%- endmacro %}
+
 {#- The date `months` months after `date_expr` (a date). -#}
 {% macro add_months(date_expr, months) -%}
     cast({{ dbt.dateadd('month', months, date_expr) }} as date)

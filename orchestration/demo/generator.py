@@ -315,6 +315,15 @@ class _Csv:
         self.f.close()
 
 
+class _WebEvents:
+    """The web events of one chunk while `_Generator._web` builds them step by step: one entry per
+    event (dev_of, pos, typ, rel, t, page_of, head, body, ...) or per session (s_first, s_start,
+    s_ad, s_mail); each step reads what the steps before it set."""
+
+    def __init__(self, kinds: np.ndarray):
+        self.kinds = kinds  # per device: 0 anonymous only, > 0 identifies (has a conversion flow)
+
+
 class _Generator:
     def __init__(self, landing: Path, people: int, seed: int, end_date: date, days: int, hard: bool = False):
         if people < 1 or days < 1:
@@ -1002,23 +1011,40 @@ class _Generator:
 
     # ---- web -----------------------------------------------------------------------------
     def _web(self, ci, dev_person, dev_kind, dev_form, dev_userid, dev_traits, dev_country) -> int:
+        """The web events of a chunk's devices, in named steps that draw from one random stream
+        (rng(20, ci)) in a fixed order: the output of a seed depends on that order."""
         nd = len(dev_person)
         if nd == 0:
             return 0
         rng = self.rng(20, ci)
-        ws, we = self.ws, self.we
-        kinds = np.array(dev_kind, dtype=np.int64)
+        w = _WebEvents(kinds=np.array(dev_kind, dtype=np.int64))
+        self._web_event_counts(rng, w, nd)
+        anon = self._web_devices(ci, nd, dev_person, dev_kind)
+        self._web_event_types(rng, w, nd, dev_form)
+        self._web_sessions(rng, w)
+        self._web_pages(rng, w)
+        self._web_times(rng, w)
+        self._web_page_context(rng, w)
+        self._web_bodies(rng, w, ci, dev_traits)
+        ctx = self._web_identity_and_context(rng, w, nd, anon, dev_userid, dev_country)
+        lines, fday_all, is_dup, recv_all = self._web_delivery(rng, w, *ctx)
+        self._web_write_days(rng, lines, fday_all, is_dup, recv_all)
+        return nd
+
+    def _web_event_counts(self, rng, w: _WebEvents, nd: int) -> None:
+        """Events per device (identifying devices are busier), and each event's device and position."""
         scale = self.days / 30.0
-        n_ev = np.where(kinds == 0,
+        n_ev = np.where(w.kinds == 0,
                         1 + np.floor(rng.lognormal(0.5, 0.9, nd) * scale),
                         3 + np.floor(rng.lognormal(2.5, 0.85, nd) * scale)).astype(np.int64)
-        n_ev = np.minimum(n_ev, 400)
-        E = int(n_ev.sum())
-        dev_of = np.repeat(np.arange(nd), n_ev)
-        dstart = np.r_[0, np.cumsum(n_ev)[:-1]]
-        pos = np.arange(E) - dstart[dev_of]
+        w.n_ev = np.minimum(n_ev, 400)
+        w.E = int(w.n_ev.sum())
+        w.dev_of = np.repeat(np.arange(nd), w.n_ev)
+        dstart = np.r_[0, np.cumsum(w.n_ev)[:-1]]
+        w.pos = np.arange(w.E) - dstart[w.dev_of]
 
-        # ids: anonymousId per device, messageId per event
+    def _web_devices(self, ci, nd: int, dev_person, dev_kind) -> list[str]:
+        """An anonymousId per device, and the ground truth of which person each device is."""
         d_ids = np.arange(self.counters["device"], self.counters["device"] + nd, dtype=np.uint64)
         self.counters["device"] += nd
         anon = _uuid4(_mix64(d_ids ^ np.uint64(self.salt)), _mix64(d_ids ^ np.uint64(self.salt ^ 0x5EED)))
@@ -1028,34 +1054,41 @@ class _Generator:
         else:
             self.truth_people.write_columns([["web_visitors"] * nd, anon, [f"P{p:08d}" for p in dev_person]])
         self.bump("web_visitors", nd)
+        return anon
 
-        # the conversion flow of identifying devices: form page, conversion track, identify
-        forms = np.array([{"": 0, "demo": 1, "contact": 2, "webinar": 3, "ebook": 4, "signup": 5, "login": 6}[f]
-                          for f in dev_form], dtype=np.int64)
-        j_dev = np.where(kinds > 0, 2 + (rng.random(nd) * np.maximum(n_ev - 2, 1)).astype(np.int64), -10)
-        rel = pos - j_dev[dev_of]
-        identifying = kinds[dev_of] > 0
-        typ = np.where(rng.random(E) < 0.8, 0, 1)          # 0 page, 1 track, 2 identify
-        new_sess = (pos == 0) | (rng.random(E) < 0.22)
+    def _web_event_types(self, rng, w: _WebEvents, nd: int, dev_form) -> None:
+        """Page, track or identify per event, with the conversion flow of identifying devices
+        (form page, conversion track, identify; a trial start after a signup) and session starts."""
+        w.forms = np.array([{"": 0, "demo": 1, "contact": 2, "webinar": 3, "ebook": 4, "signup": 5, "login": 6}[f]
+                            for f in dev_form], dtype=np.int64)
+        kinds, dev_of, pos = w.kinds, w.dev_of, w.pos
+        j_dev = np.where(kinds > 0, 2 + (rng.random(nd) * np.maximum(w.n_ev - 2, 1)).astype(np.int64), -10)
+        w.rel = rel = pos - j_dev[dev_of]
+        w.identifying = identifying = kinds[dev_of] > 0
+        typ = np.where(rng.random(w.E) < 0.8, 0, 1)          # 0 page, 1 track, 2 identify
+        new_sess = (pos == 0) | (rng.random(w.E) < 0.22)
         flow = identifying & (rel >= -1) & (rel <= 1)
         new_sess &= ~flow
-        trial = identifying & (rel == 1) & (forms[dev_of] == 5)
+        w.trial = trial = identifying & (rel == 1) & (w.forms[dev_of] == 5)
         typ[new_sess] = 0
         typ[identifying & (rel == -2)] = 0
         typ[identifying & (rel == -1)] = 1
         typ[identifying & (rel == 0)] = 2
         typ[trial] = 1
         new_sess &= ~trial
+        w.typ, w.new_sess = typ, new_sess
 
-        # sessions: start times sorted per device, campaign of the landing
-        sid = np.cumsum(new_sess) - 1
-        S = int(sid[-1]) + 1
-        s_first = np.flatnonzero(new_sess)
-        s_dev = dev_of[s_first]
+    def _web_sessions(self, rng, w: _WebEvents) -> None:
+        """Sessions: start times sorted per device, the campaign (ad or newsletter) of the landing."""
+        ws, we = self.ws, self.we
+        w.sid = np.cumsum(w.new_sess) - 1
+        w.S = S = int(w.sid[-1]) + 1
+        w.s_first = s_first = np.flatnonzero(w.new_sess)
+        s_dev = w.dev_of[s_first]
         span = max(1, (we - ws) - 3_600_000)
         raw = rng.integers(0, span, S)
         key = np.sort((s_dev.astype(np.int64) << 36) | raw)
-        s_start = ws + (key & ((1 << 36) - 1))
+        w.s_start = s_start = ws + (key & ((1 << 36) - 1))
         s_u = rng.random(S)
         ad_cdf = _choice_cdf([c[9] for c in V.AD_CAMPAIGNS])
         s_ad = np.where(s_u < 0.20, _pick(rng, ad_cdf, S), -1)
@@ -1063,43 +1096,53 @@ class _Generator:
         if len(self.campaign_send):
             last_sent = np.searchsorted(self.campaign_send, s_start, side="right") - 1
             s_mail = np.where((s_u >= 0.20) & (s_u < 0.24), last_sent, -1)
-        form_first = identifying[s_first] & (rel[s_first] == -2)
+        form_first = w.identifying[s_first] & (w.rel[s_first] == -2)
         s_ad[form_first] = -1
         s_mail[form_first] = -1
+        w.s_ad, w.s_mail = s_ad, s_mail
 
-        # pages
+    def _web_pages(self, rng, w: _WebEvents) -> None:
+        """The page of each event: by popularity, the form's page before a conversion, the ad's
+        landing page on an ad session's first event."""
         page_cdf = _choice_cdf([p[2] for p in V.PAGES])
-        page_of = _pick(rng, page_cdf, E)
-        path_idx = {p[0]: i for i, p in enumerate(V.PAGES)}
+        page_of = _pick(rng, page_cdf, w.E)
+        w.path_idx = path_idx = {p[0]: i for i, p in enumerate(V.PAGES)}
         form_page = np.array([0, *[path_idx[V.FORMS[f][0]] for f in ("demo", "contact", "webinar", "ebook", "signup", "login")]])
-        m = identifying & (rel == -2)
-        page_of[m] = form_page[forms[dev_of[m]]]
+        m = w.identifying & (w.rel == -2)
+        page_of[m] = form_page[w.forms[w.dev_of[m]]]
         ad_land = np.array([path_idx[c[5]] for c in V.AD_CAMPAIGNS])
-        m = s_ad >= 0
-        page_of[s_first[m]] = ad_land[s_ad[m]]
+        m = w.s_ad >= 0
+        page_of[w.s_first[m]] = ad_land[w.s_ad[m]]
+        w.page_of = page_of
 
-        # times
+    def _web_times(self, rng, w: _WebEvents) -> None:
+        """Event times: gaps after the session start by event type (a form takes a while to fill)."""
+        typ, E = w.typ, w.E
         gap = np.where(typ == 0, 3_000 + rng.exponential(40_000, E), rng.uniform(1_000, 20_000, E))
         gap = np.where(typ == 2, rng.uniform(50, 800, E), gap)
-        gap = np.where(identifying & (rel == -1), rng.uniform(20_000, 120_000, E), gap).astype(np.int64)
-        gap[new_sess] = 0
+        gap = np.where(w.identifying & (w.rel == -1), rng.uniform(20_000, 120_000, E), gap).astype(np.int64)
+        gap[w.new_sess] = 0
         csum = np.cumsum(gap)
-        t = s_start[sid] + csum - csum[s_first[sid]]
-        t = np.minimum(t, we - 1)
+        t = w.s_start[w.sid] + csum - csum[w.s_first[w.sid]]
+        w.t = np.minimum(t, self.we - 1)
 
-        # page views: forward fill of the current page for track/identify events
-        is_page = typ == 0
+    def _web_page_context(self, rng, w: _WebEvents) -> None:
+        """context.page of every event (the current page, forward filled to track/identify events):
+        path, referrer (previous page, else external, the ad network or none for a newsletter),
+        UTM query and campaign; and the ad landings per day the ad platforms count as clicks."""
+        E, S, s_first, s_ad, s_mail = w.E, w.S, w.s_first, w.s_ad, w.s_mail
+        w.is_page = is_page = w.typ == 0
         pv = np.maximum.accumulate(np.where(is_page, np.arange(E), 0))
-        page_ev = page_of[pv]
+        w.page_ev = page_ev = w.page_of[pv]
         ext_cdf = _choice_cdf([x[1] for x in V.EXTERNAL_REFERRERS])
         paths = np.array([p[0] for p in V.PAGES], dtype=object)
         titles = np.array([p[1] for p in V.PAGES], dtype=object)
         urls = np.array([V.SITE + p[0] for p in V.PAGES], dtype=object)
-        names = np.array([p[1].split(" | ")[0] if p[0] != "/" else "Home" for p in V.PAGES], dtype=object)
+        w.names = np.array([p[1].split(" | ")[0] if p[0] != "/" else "Home" for p in V.PAGES], dtype=object)
         # referrer: previous page in the session, else an external one (or the ad network)
         ref = np.empty(E, dtype=object)
         prev_pv = np.r_[0, pv[:-1]]
-        ref[:] = urls[page_of[prev_pv]]
+        ref[:] = urls[w.page_of[prev_pv]]
         ext = np.array([x[0] for x in V.EXTERNAL_REFERRERS], dtype=object)[_pick(rng, ext_cdf, S)]
         ad_ref = np.array([c[6] for c in V.AD_CAMPAIGNS], dtype=object)
         ext = np.where(s_ad >= 0, ad_ref[np.maximum(s_ad, 0)], ext)
@@ -1118,15 +1161,19 @@ class _Generator:
         search[s_first[m]] = ml_q[s_mail[m]]
         camp[s_first[m]] = ml_c[s_mail[m]]
         # events on a landing page keep its campaign context (analytics.js reads it from the URL)
-        ref_ev, search_ev, camp_ev = ref[pv], search[pv], camp[pv]
-        pj = np.array([f'{{"path":"{p}","referrer":"{rf}","search":"{q}","title":"{ti}","url":"{u}{q}"}}'
-                       for p, rf, q, ti, u in zip(paths[page_ev].tolist(), ref_ev.tolist(), search_ev.tolist(),
-                                                 titles[page_ev].tolist(), urls[page_ev].tolist())], dtype=object)
+        ref_ev, search_ev, w.camp_ev = ref[pv], search[pv], camp[pv]
+        w.pj = np.array([f'{{"path":"{p}","referrer":"{rf}","search":"{q}","title":"{ti}","url":"{u}{q}"}}'
+                         for p, rf, q, ti, u in zip(paths[page_ev].tolist(), ref_ev.tolist(), search_ev.tolist(),
+                                                   titles[page_ev].tolist(), urls[page_ev].tolist())], dtype=object)
         # ad landings per day and campaign, for the ad platforms' click counts
         m = s_ad >= 0
-        np.add.at(self.ad_landings, ((t[s_first[m]] - ws) // DAY_MS, s_ad[m]), 1)
+        np.add.at(self.ad_landings, ((w.t[s_first[m]] - self.ws) // DAY_MS, s_ad[m]), 1)
 
-        # heads and bodies per type
+    def _web_bodies(self, rng, w: _WebEvents, ci, dev_traits) -> None:
+        """Head ("type", event name) and body (properties / traits) of every event: page views,
+        generic tracks, the conversion of each form, trial starts, the cookie banner's consent
+        choice, identify calls with the device's traits."""
+        dev_of, identifying, rel, trial, typ, is_page = w.dev_of, w.identifying, w.rel, w.trial, w.typ, w.is_page
         track_names, track_bodies = [], []
         generic = []
         for ev, variants in V.TRACKS:
@@ -1146,14 +1193,14 @@ class _Generator:
         trial_idx = len(track_names)
         track_names.append(V.TRIAL_STARTED[0])
         track_bodies.append(V.TRIAL_STARTED[1])
-        track_of = np.array(generic)[rng.integers(0, len(generic), E)]
+        track_of = np.array(generic)[rng.integers(0, len(generic), w.E)]
         m = identifying & (rel == -1)
         if m.any():
             width = max(len(x) for x in conv.values())
             conv_tab = np.zeros((7, width), dtype=np.int64)
             for k_, lst in conv.items():
                 conv_tab[k_] = [lst[i % len(lst)] for i in range(width)]
-            track_of[m] = conv_tab[forms[dev_of[m]], rng.integers(0, width, int(m.sum()))]
+            track_of[m] = conv_tab[w.forms[dev_of[m]], rng.integers(0, width, int(m.sum()))]
         track_of[trial] = trial_idx
         # the cookie banner: a visitor's first tracked event (outside the conversion flow) is their
         # consent choice, for most visitors (own random stream: the rest of the data is unchanged)
@@ -1170,11 +1217,11 @@ class _Generator:
         self.bump("web_consent_events", len(chosen))
         heads = np.array([f'"type":"track","event":"{e}"' for e in track_names], dtype=object)
         tbodies = np.array(['"properties":' + b for b in track_bodies], dtype=object)
-        head = np.empty(E, dtype=object)
-        body = np.empty(E, dtype=object)
-        page_heads = np.array([f'"type":"page","name":"{nm}"' for nm in names], dtype=object)
-        head[is_page] = page_heads[page_ev[is_page]]
-        body[is_page] = '"properties":' + pj[is_page]
+        head = np.empty(w.E, dtype=object)
+        body = np.empty(w.E, dtype=object)
+        page_heads = np.array([f'"type":"page","name":"{nm}"' for nm in w.names], dtype=object)
+        head[is_page] = page_heads[w.page_ev[is_page]]
+        body[is_page] = '"properties":' + w.pj[is_page]
         m = typ == 1
         head[m] = heads[track_of[m]]
         body[m] = tbodies[track_of[m]]
@@ -1182,11 +1229,14 @@ class _Generator:
         head[m] = '"type":"identify"'
         traits_arr = np.array(['"traits":' + (tr or "{}") for tr in dev_traits], dtype=object)
         body[m] = traits_arr[dev_of[m]]
+        w.head, w.body = head, body
 
-        # identity fields: userId once the device has identified (accounts only)
+    def _web_identity_and_context(self, rng, w: _WebEvents, nd: int, anon, dev_userid, dev_country) -> tuple:
+        """userId once the device has identified (accounts only); per device the anonymousId, IP,
+        locale and user agent of context. Returns (uid per event, anonymousIds, context heads, tails)."""
         uid_arr = np.array([f',"userId":"{u}"' if u else "" for u in dev_userid], dtype=object)
-        has_uid = identifying & (rel >= 0)
-        uid_ev = np.where(has_uid, uid_arr[dev_of], "")
+        has_uid = w.identifying & (w.rel >= 0)
+        uid_ev = np.where(has_uid, uid_arr[w.dev_of], "")
         anon_arr = np.array(anon, dtype=object)
         ip = rng.integers(0, 1 << 32, nd, dtype=np.uint64)
         ua = rng.integers(0, len(V.USER_AGENTS), nd)
@@ -1195,8 +1245,13 @@ class _Generator:
                              f'"locale":"{V.LOCALES[c][0 if lu < 0.8 else -1]}","page":'
                              for i, c, lu in zip(ip.tolist(), dev_country, loc_u.tolist())], dtype=object)
         ctx_tail = np.array([f',"userAgent":"{V.USER_AGENTS[k]}"}}' for k in ua.tolist()], dtype=object)
+        return uid_ev, anon_arr, ctx_head, ctx_tail
 
-        # delivery: sentAt/receivedAt, late arrivals into the next day's file, re-deliveries
+    def _web_delivery(self, rng, w: _WebEvents, uid_ev, anon_arr, ctx_head, ctx_tail) -> tuple:
+        """sentAt / receivedAt, late arrivals into the next day's file, re-deliveries, messageIds,
+        and the JSON line of every delivered message. Returns (lines, file day of each line,
+        whether it is a re-delivery, its receivedAt)."""
+        t, E, ws = w.t, w.E, self.ws
         day = (t - ws) // DAY_MS
         sent = t + rng.integers(0, 3_000, E)
         recv = sent + rng.integers(50, 1_500, E)
@@ -1218,18 +1273,22 @@ class _Generator:
         ts_s = fmt_ts(t)
         sent_s = fmt_ts(sent)
         recv_s = fmt_ts(recv_all)
-        dv = dev_of[src]
+        dv = w.dev_of[src]
         lines = [f'{{"messageId":"{m_}",{h},"anonymousId":"{a}"{u},"timestamp":"{ts}","sentAt":"{se}",'
                  f'"receivedAt":"{rc}",{b},"context":{ch}{p}{cp}{ct}}}'
                  for m_, h, a, u, ts, se, rc, b, ch, p, cp, ct in zip(
-                     mid[src].tolist(), head[src].tolist(), anon_arr[dv].tolist(), uid_ev[src].tolist(),
-                     ts_s[src].tolist(), sent_s[src].tolist(), recv_s.tolist(), body[src].tolist(),
-                     ctx_head[dv].tolist(), pj[src].tolist(), camp_ev[src].tolist(), ctx_tail[dv].tolist())]
-        # file order: by arrival, roughly (lines are not sorted by event time)
-        jitter = recv_all + rng.normal(0, 20_000, len(src)).astype(np.int64)
+                     mid[src].tolist(), w.head[src].tolist(), anon_arr[dv].tolist(), uid_ev[src].tolist(),
+                     ts_s[src].tolist(), sent_s[src].tolist(), recv_s.tolist(), w.body[src].tolist(),
+                     ctx_head[dv].tolist(), w.pj[src].tolist(), w.camp_ev[src].tolist(), ctx_tail[dv].tolist())]
+        is_dup = np.r_[np.zeros(E, bool), np.ones(len(dup), bool)]
+        return lines, fday_all, is_dup, recv_all
+
+    def _web_write_days(self, rng, lines: list[str], fday_all, is_dup, recv_all) -> None:
+        """Append the lines to each day's file in rough arrival order (not sorted by event time),
+        planting malformed lines (truncated JSON, impossible timestamps) among the first deliveries."""
+        jitter = recv_all + rng.normal(0, 20_000, len(lines)).astype(np.int64)
         order = np.lexsort((jitter, fday_all))
         counts = np.bincount(fday_all, minlength=self.days)
-        is_dup = np.r_[np.zeros(E, bool), np.ones(len(dup), bool)]
         at = 0
         for d in range(self.days):
             k = int(counts[d])
@@ -1253,7 +1312,6 @@ class _Generator:
                     self.malformed.append((self.web_names[d], self.web_lines[d] + row + 1, kind))
             self.web_files[d].write("\n".join(block) + "\n")
             self.web_lines[d] += k
-        return nd
 
     # ---- email -------------------------------------------------------------------------
     def _members_and_email_events(self, ci, M, m_opt, m_changed, m_person, m_base) -> None:

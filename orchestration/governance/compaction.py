@@ -12,7 +12,8 @@ from pathlib import Path
 
 from orchestration import settings
 from orchestration.governance.config import governance_dir
-from orchestration.governance.warehouse import attach_read_only, new_file
+from orchestration.governance.warehouse import attach_read_only
+from orchestration.warehouse import connect
 
 
 def compaction_marker() -> Path:
@@ -30,7 +31,7 @@ def compact_warehouse(warehouse: Path | None = None) -> bool:
     tmp = wh.with_name(f".{wh.stem}.compact.duckdb")
     tmp.unlink(missing_ok=True)
     try:
-        with new_file(tmp) as con:
+        with connect(tmp) as con:
             attach_read_only(con, wh, "old_wh")
             (fresh,) = con.execute("SELECT current_database()").fetchone()
             con.execute(f'COPY FROM DATABASE old_wh TO "{fresh}"')

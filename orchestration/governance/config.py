@@ -59,12 +59,6 @@ def snapshot_path() -> Path:
     return settings.cdw_home() / "analytics.duckdb"
 
 
-def dbt_manifest_path() -> Path:
-    """dbt's manifest of the last parse (where orchestration/defs/dbt/project.py has dbt write it):
-    the snapshot reads its `meta: {pii: true}` tags."""
-    return settings.DBT_PROJECT_DIR / os.environ.get("CDW_DBT_TARGET_PATH", "target") / "manifest.json"
-
-
 def snapshot_schemas() -> list[str]:
     return [s.strip() for s in os.environ.get("CDW_SNAPSHOT_SCHEMAS", "marts").split(",") if s.strip()]
 

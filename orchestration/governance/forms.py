@@ -70,7 +70,7 @@ def platform_hash_tokens(emails: set[str], phones: set[str]) -> set[str]:
             if n:
                 out.add(f"sha256:{sha256_hex(n)}")
         for p in phones:
-            n = fns["phone"](p, phone.DEFAULT_REGION)
+            n = fns["phone"](p, None)
             if n:
                 out.add(f"sha256:{sha256_hex(n)}")
     for e in emails:  # the normalized email itself, hashed (what a plain "hashed email" column would be)

@@ -44,7 +44,7 @@ def google_email(email: str | None) -> str | None:
     return f"{local}@{domain}" if local and domain else None
 
 
-def google_phone(phone: str | None, default_region: str | None = "US") -> str | None:
+def google_phone(phone: str | None, default_region: str | None = None) -> str | None:
     return to_e164(phone, default_region)
 
 
@@ -55,7 +55,7 @@ def meta_email(email: str | None) -> str | None:
     return e if "@" in e else None
 
 
-def meta_phone(phone: str | None, default_region: str | None = "US") -> str | None:
+def meta_phone(phone: str | None, default_region: str | None = None) -> str | None:
     e164 = to_e164(phone, default_region)
     return e164[1:].lstrip("0") if e164 else None
 
@@ -66,7 +66,7 @@ PLATFORMS = {
 }
 
 
-def hashed(platform: str, kind: str, value: str | None, default_region: str | None = "US") -> str | None:
+def hashed(platform: str, kind: str, value: str | None, default_region: str | None = None) -> str | None:
     fn = PLATFORMS[platform][kind]
     normalized = fn(value, default_region) if kind == "phone" else fn(value)
     return sha256_hex(normalized) if normalized else None

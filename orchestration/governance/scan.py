@@ -19,8 +19,9 @@ from orchestration.files import atomic_write_bytes
 from orchestration.governance.config import access_dir, snapshot_path, verified_path
 from orchestration.governance.findings import candidate_parts, load_ledger, matching_values, scan_text, tables_of
 from orchestration.governance.ledger import erasure_count, erasure_key, ledger_digest, load_tombstones
-from orchestration.governance.warehouse import attach_read_only, in_memory, sql_literal
+from orchestration.governance.warehouse import attach_read_only, sql_literal
 from orchestration.table_digest import row_digests
+from orchestration.warehouse import IN_MEMORY, connect
 
 LOAD_TIME_COLUMN = "_loaded_at"  # lineage of raw rows, carried into staging
 
@@ -75,7 +76,7 @@ def scan_database(path: Path, key: bytes, tomb: set[str], stats: dict | None = N
         return findings
     stats = stats if stats is not None else {}
     ledger = ledger_digest(tomb)
-    with in_memory() as con:  # the scanned file is attached read-only
+    with connect(IN_MEMORY) as con:  # the scanned file is attached read-only
         params = load_ledger(con, key, tomb)
         attach_read_only(con, path, "scanned")
         tables = tables_of(con, "scanned")
@@ -113,7 +114,7 @@ def scan_files(files: list[Path], key: bytes, tomb: set[str]) -> dict[Path, int]
     findings: dict[Path, int] = {}
     if not files:
         return findings
-    with in_memory() as con:
+    with connect(IN_MEMORY) as con:
         params = load_ledger(con, key, tomb)
         parts = candidate_parts("", "", [("content", "VARCHAR")])[:1]
         for f in files:

@@ -22,14 +22,14 @@ from pathlib import Path
 
 from orchestration import settings
 from orchestration.governance.config import (
-    dbt_manifest_path,
     pseudonymization_key,
     snapshot_path,
     snapshot_pii_mode,
     snapshot_schemas,
 )
 from orchestration.governance.findings import erased_rows_condition, load_ledger, tables_of
-from orchestration.governance.warehouse import attach_read_only, new_file, sql_literal
+from orchestration.governance.warehouse import attach_read_only, sql_literal
+from orchestration.warehouse import connect
 
 # Masked even when no YAML tags them (a model added without its meta must not leak PII)
 PII_COLUMN_NAMES = {
@@ -60,7 +60,7 @@ def pii_columns_from_manifest(manifest_path: Path) -> dict[tuple[str, str], set[
 def pii_columns(manifest_path: Path | None = None) -> dict[tuple[str, str], set[str]]:
     """The tags of the dbt manifest (the one the run built with, by default dbt's target)."""
     try:
-        return pii_columns_from_manifest(manifest_path or dbt_manifest_path())
+        return pii_columns_from_manifest(manifest_path or settings.dbt_manifest_path())
     except (OSError, ValueError):  # no readable manifest: the name safety net still applies
         return {}
 
@@ -82,7 +82,7 @@ def publish(warehouse: Path | None = None, target: Path | None = None, manifest_
     tmp.unlink()  # DuckDB creates the file itself
     tables, masked = {}, []
     try:
-        with new_file(tmp) as con:
+        with connect(tmp) as con:
             attach_read_only(con, wh, "wh")
             # a TEMP macro: the secret never lands in the published file
             con.execute("CREATE OR REPLACE TEMP MACRO cdw_mask(v) AS CASE WHEN v IS NULL THEN NULL ELSE "
@@ -128,7 +128,7 @@ def rewrite_without(path: Path, key: bytes, tomb: set[str]) -> int:
     tmp.unlink()
     removed = 0
     try:
-        with new_file(tmp) as con:
+        with connect(tmp) as con:
             params = load_ledger(con, key, tomb)
             attach_read_only(con, path, "old")
             conds = {(schema, table): erased_rows_condition(con, f"old.{_q(schema)}.{_q(table)}", schema, table,

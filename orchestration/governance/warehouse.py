@@ -1,14 +1,12 @@
-"""How governance code opens DuckDB: one place for the connections erasure, access, the scan,
-the snapshot and compaction open (a read-only view of the warehouse that says "busy" in words
-when a run holds its lock, a private in-memory database to attach files to, a new file).
+"""DuckDB helpers of the governance code. Every connection comes from the warehouse's factory
+(orchestration/warehouse.py `connect`: the warehouse, a new file, `IN_MEMORY`); `read_only` wraps
+it so that a run holding the lock reads as an ErasureError in words, for erasure and access.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-
-import duckdb
 
 from orchestration import warehouse as shared
 from orchestration.governance.ledger import ErasureError
@@ -29,16 +27,6 @@ def read_only(path: Path, timeout: float = 0.0):
         raise ErasureError("the warehouse is busy (a run holds its lock): try again when it ends") from None
     with con:
         yield con
-
-
-def in_memory() -> duckdb.DuckDBPyConnection:
-    """A private in-memory database (files to read are ATTACHed to it READ_ONLY)."""
-    return duckdb.connect()
-
-
-def new_file(path: Path) -> duckdb.DuckDBPyConnection:
-    """A connection to a database file being built (a snapshot, a compacted copy)."""
-    return duckdb.connect(str(path))
 
 
 def attach_read_only(con, path: Path, alias: str) -> None:

@@ -19,7 +19,8 @@ import functools
 
 import phonenumbers
 
-DEFAULT_REGION = "US"
+from orchestration.settings import default_phone_country
+
 # Distinct (raw text, region) pairs kept parsed: ~200 bytes each, so at most ~200 MB; beyond
 # it the least recently seen are parsed again when they come back (slower, still correct).
 CACHE_SIZE = 1 << 20
@@ -44,14 +45,15 @@ def _format(number: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def to_e164(raw: str | None, region: str | None = None, default_region: str = DEFAULT_REGION) -> str | None:
+def to_e164(raw: str | None, region: str | None = None, default_region: str | None = None) -> str | None:
     """E.164 ('+4915123456789') of a typed phone number, or None when it is not a valid number.
 
     A leading '00' is the international prefix of most countries and is read as '+'; a number
-    without one is national to `region` (the record's ISO2 country), else `default_region`.
+    without one is national to `region` (the record's ISO2 country), else `default_region`, else
+    the project's default phone country (dbt var default_phone_country, settings.default_phone_country).
     Extensions ('x12', 'ext. 12') are dropped by the parser.
     """
-    number = _parse(raw, region or default_region or DEFAULT_REGION)
+    number = _parse(raw, region or default_region or default_phone_country())
     if number is None or not phonenumbers.is_valid_number(number):
         return None
     return _format(number)
@@ -59,14 +61,15 @@ def to_e164(raw: str | None, region: str | None = None, default_region: str = DE
 
 def e164_forms(raw: str | None, region: str | None = None, wanted=None) -> set[str]:
     """Every E.164 form identity may have given this typed number: `to_e164` read in the record's
-    region (ISO2) and in the default region (dbt's var default_phone_country falls back to it
-    when a record's country is missing or unknown). Erasure tombstones and matches all of them.
+    region (ISO2) and in the default region (dbt's var default_phone_country, which dbt falls back
+    to when a record's country is missing or unknown). Erasure tombstones and matches all of them.
 
     `wanted(e164) -> bool`, when given, keeps only the forms it accepts, and is asked before the
     validity check: that check costs about as much as the parse, and the E.164 text does not
     depend on it, so a selective test (is this form in the erasure ledger?) skips most of it."""
     out = set()
-    for r in {(region or DEFAULT_REGION).upper(), DEFAULT_REGION}:
+    default = default_phone_country()
+    for r in {(region or default).upper(), default}:
         if wanted is None:
             e164 = _to_e164_cached(raw, r)
             if e164:

@@ -149,46 +149,21 @@ meta_custom_audience_export = build_ad_audience_export("meta_custom_audience", "
 
 # --- CRM write-back -----------------------------------------------------------------------
 
-def _has(con, schema: str, table: str) -> bool:
-    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                       [schema, table]).fetchone()[0] > 0
-
-
 # Lead score, lifecycle stage and segments are profiling (GDPR art. 4(4)): the write-back follows
-# the ledger's `analytics` purpose - the one that covers profiling and measurement of a person.
+# the ledger's `analytics` purpose - the one that covers profiling and measurement of a person
+# (marts.crm_contact_writeback decides it; this names it in the audit log and the metadata).
 CRM_WRITEBACK_PURPOSE = "analytics"
+CRM_WRITEBACK = dg.AssetKey(["marts", "crm_contact_writeback"])
 
 
 def crm_updates(con) -> tuple[dict[str, dict], set[str]]:
-    """(CRM contact id -> the properties to write back (lead score, lifecycle stage, segments), for
-    the contacts whose person holds CRM_WRITEBACK_PURPOSE consent; the ids of the CRM contacts
-    whose person does not), from whichever marts exist. No ledger: nobody consents."""
-    joins, lead_score, lifecycle = [], "NULL", "cu.lifecycle_stage"
-    consent = "false"
-    if _has(con, "marts", "consent_ledger"):
-        joins.append(f"LEFT JOIN marts.consent_ledger cl ON cl.customer_id = m.customer_id "
-                     f"AND cl.purpose = '{CRM_WRITEBACK_PURPOSE}'")
-        consent = "coalesce(cl.has_consent, false)"
-    segments = ["r.rfm_segment"] if _has(con, "marts", "customer_rfm") else []
-    if _has(con, "marts", "customer_rfm"):
-        joins.append("LEFT JOIN marts.customer_rfm r ON r.customer_id = m.customer_id")
-    if _has(con, "marts", "lead_scores"):
-        joins.append("LEFT JOIN marts.lead_scores ls ON ls.customer_id = m.customer_id")
-        lead_score = "ls.lead_score"
-    if _has(con, "marts", "customer_lifecycle"):
-        joins.append("LEFT JOIN marts.customer_lifecycle lc ON lc.customer_id = m.customer_id")
-        lifecycle = "coalesce(lc.lifecycle_stage, cu.lifecycle_stage)"
-    for audience in ("email_audience", "ad_audience"):
-        if _has(con, "marts", audience):
-            joins.append(f"LEFT JOIN marts.{audience} a_{audience} ON a_{audience}.customer_id = m.customer_id")
-            segments.append(f"CASE WHEN a_{audience}.customer_id IS NOT NULL THEN '{audience}' END")
-    seg_sql = "array_to_string(list_sort(list_filter([" + ", ".join(segments) + "], x -> x IS NOT NULL)), ';')" if segments else "''"
-    rows = con.execute(f"""
-        SELECT m.source_record_id, m.customer_id, CAST({lead_score} AS VARCHAR), {lifecycle}, {seg_sql}, {consent}
-        FROM marts.customer_source_records m
-        JOIN marts.customers cu ON cu.customer_id = m.customer_id
-        {' '.join(joins)}
-        WHERE m.source = 'crm_contacts'
+    """(CRM contact id -> the properties to write back, for the contacts whose person holds
+    CRM_WRITEBACK_PURPOSE consent; the ids of the CRM contacts whose person does not), read from
+    the mart marts.crm_contact_writeback (its columns are a dbt contract)."""
+    rows = con.execute("""
+        SELECT crm_contact_id, customer_id, CAST(lead_score AS VARCHAR), lifecycle_stage, segments,
+               has_profiling_consent
+        FROM marts.crm_contact_writeback
         ORDER BY 1""").fetchall()
     updates = {
         contact_id: {"cdw_customer_id": cid, "cdw_lead_score": score or "", "cdw_lifecycle_stage": stage or "",
@@ -198,14 +173,10 @@ def crm_updates(con) -> tuple[dict[str, dict], set[str]]:
     return updates, {contact_id for contact_id, *_, consents in rows if not consents}
 
 
-CRM_DEPS = [CUSTOMERS, dg.AssetKey(["marts", "customer_source_records"]), dg.AssetKey(["marts", "customer_rfm"]),
-            EMAIL_AUDIENCE, AD_AUDIENCE, CONSENT_LEDGER]
-
-
 @dg.asset(
     key=["exports", "crm_writeback"],
     group_name="exports",
-    deps=behind_the_whole_gate(*CRM_DEPS),
+    deps=behind_the_whole_gate(CRM_WRITEBACK),
     description="Reverse ETL: lead score, lifecycle stage and segments of the CRM contacts whose person "
     f"holds `{CRM_WRITEBACK_PURPOSE}` consent (profiling) pushed to the CRM over its batch update API "
     "(HubSpot shape), only contacts whose values changed since the last send; the CDP's properties on a "
