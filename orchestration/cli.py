@@ -360,9 +360,9 @@ def cmd_prepare(args) -> int:
     parse when it is missing or older than the project's files). Importing the definitions
     prepares nothing."""
     settings.prepare_home()
-    from orchestration.defs.dbt.project import dbt_project
+    from orchestration.defs.dbt.project import prepare_manifest
 
-    manifest = dbt_project().manifest_path
+    manifest = prepare_manifest()
     print(f"CDW_HOME {settings.cdw_home()} ready (Dagster instance {settings.dagster_home()}); dbt manifest {manifest}")
     return 0
 

@@ -37,6 +37,9 @@ def run_pipeline(job_name: str = "full_pipeline", log_level: str = "DEBUG",
     run covers (a single-run backfill); by default the days with new files up to today. `rebuild`:
     build the warehouse even when nothing it reads changed (orchestration/defs/dbt/unchanged.py)."""
     settings.prepare_home()
+    from orchestration.defs.dbt.project import prepare_manifest
+
+    prepare_manifest()
     from orchestration.definitions import defs
     from orchestration.defs.dbt.unchanged import REBUILD_TAG
 

@@ -27,6 +27,15 @@ from orchestration.settings import put_dbt_on_path  # noqa: E402
 put_dbt_on_path()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def dbt_manifest() -> Path:
+    """A dbt manifest matching the project, as `cdw prepare` leaves it (importing the definitions
+    prepares nothing; tests load them directly)."""
+    from orchestration.defs.dbt.project import prepare_manifest
+
+    return prepare_manifest()
+
+
 def use_home(home: Path) -> None:
     """Point every component (settings, dbt via CDW_WAREHOUSE, Dagster via DAGSTER_HOME) at `home`,
     prepared as the `cdw` commands prepare it (folders, Dagster instance)."""

@@ -1,7 +1,12 @@
-"""The dbt project as Dagster sees it (one cached factory, manifest prepared on demand)."""
+"""The dbt project as Dagster sees it (one cached factory) and its manifest's preparation.
+
+Importing the definitions only reads the manifest (`dagster dev` re-parses on every load, as
+dagster-dbt's `prepare_if_dev` does). The commands that run things prepare it first:
+`prepare_manifest` parses when the manifest is missing or older than the project's files, and
+`run_pipeline`, `cdw prepare` (before `make ui` or a deployment's `dagster` processes) and the
+test session call it."""
 
 
-import os
 from functools import cache
 from pathlib import Path
 
@@ -32,17 +37,25 @@ def dbt_project() -> DbtProject:
         raise RuntimeError(f"CDW_ENGINE={settings.engine()}: the Dagster pipeline runs on DuckDB; build the dbt "
                            "project on Spark with orchestration.spark_engine.build_from_duckdb "
                            "(dbt_project/README.md, 'On Apache Spark')")
-    # CDW_DBT_TARGET_PATH lets several checkouts' worth of work (parallel test sessions, a
-    # benchmark beside a dev run) keep separate manifests and partial-parse state.
     project = DbtProject(
         project_dir=settings.DBT_PROJECT_DIR,
         profiles_dir=settings.DBT_PROJECT_DIR,
-        target_path=os.environ.get("CDW_DBT_TARGET_PATH", "target"),
+        target_path=settings.dbt_target_path(),
     )
-    # `dagster dev` re-parses on every load; elsewhere (cdw run, tests, a deployment) parse only
-    # when the manifest is missing or older than the project's files.
-    manifest = project.manifest_path
-    stale = not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project.project_dir)
-    if os.environ.get("DAGSTER_IS_DEV_CLI") or stale:
-        project.preparer.prepare(project)
+    project.prepare_if_dev()  # `dagster dev` only
+    if not project.manifest_path.exists():
+        raise RuntimeError(f"no dbt manifest at {project.manifest_path}: run `cdw prepare` (or any `cdw` command "
+                           "that runs the pipeline) before loading the definitions")
     return project
+
+
+def prepare_manifest() -> Path:
+    """Parse the dbt project (`dbt parse`) when its manifest is missing or older than the project's
+    files; the manifest's path."""
+    project = DbtProject(project_dir=settings.DBT_PROJECT_DIR, profiles_dir=settings.DBT_PROJECT_DIR,
+                         target_path=settings.dbt_target_path())
+    manifest = project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project.project_dir):
+        settings.export_env()
+        project.preparer.prepare(project)
+    return manifest
