@@ -25,10 +25,11 @@ run: install
 
 ## test: install and run the whole test suite (Chromium from Debian for the UI test, Java for the Spark test, when root can apt-get)
 # Two workers (pytest-xdist), one per core of the CI machine; a test file's tests stay on one worker
-# so its module fixtures are built once. PYTEST_ARGS adds to it (e.g. PYTEST_ARGS="-n 0 -k gate").
+# so its module fixtures are built once, and files go out in the order tests/conftest.py gives them
+# (the longest first). PYTEST_ARGS adds to it (e.g. PYTEST_ARGS="-n 0 -k gate").
 PYTEST_ARGS ?=
 test: install chromium java lint
-	$(VENV)/bin/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 ## lint: ruff over the Python (rules in pyproject.toml [tool.ruff]); `ruff check --fix .` repairs most
 lint: install
