@@ -32,7 +32,7 @@ defs = dg.Definitions(
     schedules=[daily_full_pipeline, hourly_event_days],
     sensors=[landing_files_sensor, erasure_requests_sensor, run_failure_alert],
     # "warehouse": every run holds the run lock while it goes (orchestration/warehouse.py)
-    resources={"dbt": dbt_resource(), "crm_api": CrmApiResource.from_env(), "warehouse": WarehouseResource()},
+    resources={"dbt": dbt_resource(), "crm_api": CrmApiResource(), "warehouse": WarehouseResource()},
     # One process, steps in order: DuckDB has one writer per file, and in-process steps cost
     # ~0.5 s against ~4 s for multiprocess on this machine.
     executor=dg.in_process_executor,

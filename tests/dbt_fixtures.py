@@ -44,9 +44,7 @@ def write_raw(warehouse: Path, raw: dict[str, list[dict]], loaded_at: str = "202
                 )
 
 
-def dbt_build(tmp: Path, warehouse: Path, dbt_vars: dict | None = None, *args: str,
-              project: Path = DBT_PROJECT) -> subprocess.CompletedProcess:
-    """`dbt build` of `project` into `warehouse`, target and logs under `tmp`."""
+def _dbt(tmp: Path, warehouse: Path, dbt_vars: dict | None, args: tuple[str, ...], project: Path) -> subprocess.CompletedProcess:
     dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or "dbt"
     env = {**os.environ, "CDW_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     var_args = ["--vars", json.dumps(dbt_vars)] if dbt_vars else []
@@ -55,6 +53,33 @@ def dbt_build(tmp: Path, warehouse: Path, dbt_vars: dict | None = None, *args: s
          "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"), *var_args, *args],
         env=env, capture_output=True, text=True, timeout=600,
     )
+
+
+def dbt_build(tmp: Path, warehouse: Path, dbt_vars: dict | None = None, *args: str,
+              project: Path = DBT_PROJECT) -> subprocess.CompletedProcess:
+    """`dbt build` of `project` into `warehouse`, target and logs under `tmp`. Without a --select,
+    the whole project as the pipeline builds it: the models before identity's Python steps, the
+    steps (orchestration/identity/steps.py, on this warehouse, with the matching vars dbt rendered
+    into the `identity` source), then the models after them. The first failing dbt result, or the last."""
+    if "--select" in args or "-s" in args:
+        return _dbt(tmp, warehouse, dbt_vars, args, project)
+    first = _dbt(tmp, warehouse, dbt_vars, (*args, "--exclude", "source:identity+"), project)
+    if first.returncode != 0:
+        return first
+    from orchestration.identity import steps
+
+    manifest = json.loads((tmp / "target" / "manifest.json").read_text())
+    [meta] = [n.get("meta") or {} for n in manifest["sources"].values()
+              if n["source_name"] == "identity" and n["name"] == steps.MATCH_PAIRS.split(".")[1]]
+    params = steps.MatchParams(threshold=float(meta["match_threshold"]), max_block_size=int(meta["max_block_size"]),
+                               prior_recall=float(meta["prior_recall"]), u_max_pairs=float(meta["u_max_pairs"]),
+                               em_max_pairs=float(meta["em_max_pairs"]))
+    with duckdb.connect(str(warehouse)) as con:
+        engine = steps.engine_for(con)
+        engine.match_pairs(params)
+        engine.components()
+        engine.account_clusters()
+    return _dbt(tmp, warehouse, dbt_vars, (*args, "--select", "source:identity+"), project)
 
 
 def query(warehouse: Path, sql: str, params=None) -> list[tuple]:

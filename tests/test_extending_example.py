@@ -213,6 +213,9 @@ def test_docs_extending_example_adds_a_source_end_to_end(tmp_path):
     copy = Copy(root, home)
 
     # the graph: the new assets in their layers, the suite a blocking check the exports wait for
+    # (`cdw prepare` parses the changed dbt project first, as `make ui` does)
+    prepared = copy.run("-m", "orchestration.cli", "prepare")
+    assert prepared.returncode == 0, prepared.stdout[-3000:] + prepared.stderr[-5000:]
     graph = copy.report(GRAPH)
     assert graph["code"].startswith(str(root))
     assert graph["groups"] == {"raw/support_tickets": "extract", "staging/stg_support__tickets": "staging",

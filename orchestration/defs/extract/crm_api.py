@@ -1,7 +1,9 @@
 """CRM over its REST API (HubSpot-style): pulls pages into landing/crm/ before the CRM loads.
 
 Off unless CDW_CRM_API_URL is set (the demo uses the file drop); the token comes from
-CDW_CRM_API_TOKEN through dagster.EnvVar, never from code or config files.
+CDW_CRM_API_TOKEN, never from code or config files. Both are read when the step runs, not when
+the definitions are loaded: a long-lived process (the daemon, the UI, a test session) sees the
+settings of the run, and one loaded while they were set does not fail runs after they are gone.
 """
 
 import os
@@ -9,21 +11,23 @@ import os
 import dagster as dg
 
 from orchestration import settings
+from orchestration.crm_client import TOKEN_ENV, URL_ENV
 from orchestration.extract.hubspot_api import HubSpotClient, pull_all
 
 API_RETRY = dg.RetryPolicy(max_retries=3, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
 
 class CrmApiResource(dg.ConfigurableResource):
+    """base_url / token: empty reads CDW_CRM_API_URL / CDW_CRM_API_TOKEN when the step runs."""
     base_url: str = ""
     token: str = ""
     page_size: int = 100
 
-    @classmethod
-    def from_env(cls) -> "CrmApiResource":
-        if os.environ.get("CDW_CRM_API_URL"):
-            return cls(base_url=dg.EnvVar("CDW_CRM_API_URL"), token=dg.EnvVar("CDW_CRM_API_TOKEN"))
-        return cls()
+    def url(self) -> str:
+        return self.base_url or os.environ.get(URL_ENV, "")
+
+    def api_token(self) -> str:
+        return self.token or os.environ.get(TOKEN_ENV, "")
 
 
 @dg.asset(
@@ -36,9 +40,9 @@ class CrmApiResource(dg.ConfigurableResource):
     retry_policy=API_RETRY,
 )
 def crm_api_pull(context: dg.AssetExecutionContext, crm_api: CrmApiResource) -> dg.MaterializeResult:
-    if not crm_api.base_url:
+    if not crm_api.url():
         return dg.MaterializeResult(metadata={"mode": "file drop (CDW_CRM_API_URL not set)"})
-    client = HubSpotClient(crm_api.base_url, crm_api.token, page_size=crm_api.page_size)
+    client = HubSpotClient(crm_api.url(), crm_api.api_token(), page_size=crm_api.page_size)
     results = pull_all(client, settings.landing_dir(), settings.cdw_home() / "state" / "crm_api.json")
     meta = {f"{r.object}_records": r.records for r in results}
     meta.update({f"{r.object}_mode": r.mode for r in results})
