@@ -27,7 +27,7 @@ renamed as (
         {{ country_iso2('country') }} as country,
 
         -- timestamps
-        coalesce({{ to_utc_timestamp('createdate') }}, _loaded_at) as created_at,
+        coalesce({{ to_utc_timestamp('createdate') }}, {{ to_utc_timestamp('lastmodifieddate') }}, _loaded_at) as created_at,
         coalesce({{ to_utc_timestamp('lastmodifieddate') }}, _loaded_at) as updated_at,
         ({{ to_utc_timestamp('createdate') }} is null or {{ to_utc_timestamp('lastmodifieddate') }} is null)
             as times_from_delivery,

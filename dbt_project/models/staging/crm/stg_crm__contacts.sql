@@ -1,7 +1,8 @@
 {#- Incremental: a run re-stages only the contacts whose raw rows changed (macros/incremental_staging.sql),
     so libphonenumber parses a contact's phones when it changes, not on every run.
     Record ids are text (a Salesforce Id is letters and digits); an export without creation or
-    modification times gets the delivery time instead (times_from_delivery says so). -#}
+    modification times gets the delivery time instead (times_from_delivery says so); a missing creation
+    time is the modification time when there is one, never a time after it. -#}
 {{ config(
     unique_key='contact_id',
     post_hook=["{{ drop_records_gone_from_source(source('raw', 'crm_contacts'), 'contact_id', 'trim(hs_object_id)') }}",
@@ -53,7 +54,7 @@ renamed as (
         coalesce({{ to_boolean('hs_email_optout') }}, false) as is_email_opted_out,
 
         -- timestamps
-        coalesce({{ to_utc_timestamp('createdate') }}, _loaded_at) as created_at,
+        coalesce({{ to_utc_timestamp('createdate') }}, {{ to_utc_timestamp('lastmodifieddate') }}, _loaded_at) as created_at,
         coalesce({{ to_utc_timestamp('lastmodifieddate') }}, _loaded_at) as updated_at,
         ({{ to_utc_timestamp('createdate') }} is null or {{ to_utc_timestamp('lastmodifieddate') }} is null)
             as times_from_delivery,
