@@ -21,8 +21,8 @@ DEMO_SEED = 11
 # two processes at once. Everything else a test writes is under its own tmp_path / CDW_HOME.
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("CDW_DBT_TARGET_PATH", f"target-{os.environ['PYTEST_XDIST_WORKER']}")
-# dagster-dbt parses a stale manifest with plain `dbt` when a test loads the definitions, which
-# no longer touch PATH themselves: the venv's dbt, as `cdw` and `make test` put it on PATH
+# dagster-dbt parses a stale manifest with plain `dbt` (the session's `dbt_manifest` fixture, as
+# `cdw prepare` does): the venv's dbt, as `cdw` and `make test` put it on PATH
 from orchestration.settings import put_dbt_on_path  # noqa: E402
 
 put_dbt_on_path()

@@ -63,23 +63,21 @@ def dbt_build(tmp: Path, warehouse: Path, dbt_vars: dict | None = None, *args: s
     into the `identity` source), then the models after them. The first failing dbt result, or the last."""
     if "--select" in args or "-s" in args:
         return _dbt(tmp, warehouse, dbt_vars, args, project)
-    first = _dbt(tmp, warehouse, dbt_vars, (*args, "--exclude", "source:identity+"), project)
-    if first.returncode != 0:
-        return first
     from orchestration.identity import steps
 
+    first = _dbt(tmp, warehouse, dbt_vars, (*args, "--exclude", steps.AFTER_IDENTITY), project)
+    if first.returncode != 0:
+        return first
     manifest = json.loads((tmp / "target" / "manifest.json").read_text())
     [meta] = [n.get("meta") or {} for n in manifest["sources"].values()
-              if n["source_name"] == "identity" and n["name"] == steps.MATCH_PAIRS.split(".")[1]]
-    params = steps.MatchParams(threshold=float(meta["match_threshold"]), max_block_size=int(meta["max_block_size"]),
-                               prior_recall=float(meta["prior_recall"]), u_max_pairs=float(meta["u_max_pairs"]),
-                               em_max_pairs=float(meta["em_max_pairs"]))
+              if n["source_name"] == steps.IDENTITY_SOURCE and n["name"] == steps.MATCH_PAIRS.split(".")[1]]
+    params = steps.MatchParams.from_meta(meta)
     with duckdb.connect(str(warehouse)) as con:
         engine = steps.engine_for(con)
         engine.match_pairs(params)
         engine.components()
         engine.account_clusters()
-    return _dbt(tmp, warehouse, dbt_vars, (*args, "--select", "source:identity+"), project)
+    return _dbt(tmp, warehouse, dbt_vars, (*args, "--select", steps.AFTER_IDENTITY), project)
 
 
 def query(warehouse: Path, sql: str, params=None) -> list[tuple]:

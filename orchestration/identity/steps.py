@@ -25,6 +25,11 @@ from orchestration.identity.accounts import clusters
 from orchestration.identity.components import merge_reasons
 from orchestration.identity.graph import label_components
 
+# The dbt source of the tables the steps write (models/intermediate/identity/_int_identity__sources.yml),
+# and the dbt selection of what reads them: the models built after the steps.
+IDENTITY_SOURCE = "identity"
+AFTER_IDENTITY = f"source:{IDENTITY_SOURCE}+"
+
 # The tables the steps read (dbt models before them) and write (the dbt source `identity`), as
 # schema.table of the warehouse.
 RECORDS = "intermediate.int_identity_records"
@@ -47,6 +52,13 @@ class MatchParams:
     prior_recall: float
     u_max_pairs: float
     em_max_pairs: float
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> MatchParams:
+        """From the meta dbt renders the vars into, on the source table of the matches."""
+        return cls(threshold=float(meta["match_threshold"]), max_block_size=int(meta["max_block_size"]),
+                   prior_recall=float(meta["prior_recall"]), u_max_pairs=float(meta["u_max_pairs"]),
+                   em_max_pairs=float(meta["em_max_pairs"]))
 
 
 @dataclass

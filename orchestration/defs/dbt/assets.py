@@ -47,10 +47,8 @@ from orchestration.dagster_internals import QUIET_SKIPPED_CHECKS, WarehouseDbtCl
 from orchestration.defs.dbt import unchanged
 from orchestration.defs.dbt.project import dbt_project
 from orchestration.identity import custom_identifiers
+from orchestration.identity.steps import AFTER_IDENTITY, IDENTITY_SOURCE
 from orchestration.warehouse import WarehouseResource, wait_until_free  # runs take turns, readers waited for
-
-# The dbt source of the tables the identity assets build (models/intermediate/identity/_int_identity__sources.yml).
-IDENTITY_SOURCE = "identity"
 
 
 class LayerTranslator(DagsterDbtTranslator):
@@ -93,10 +91,6 @@ TRANSLATOR = LayerTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_
 # dbt unit tests check the models' code on fixtures, not the data: they run where code changes
 # (the test suite's dbt builds, `dbt build` by hand), not in every pipeline run. Data tests stay.
 PRODUCTION_BUILD_ARGS = ["--exclude-resource-type", "unit_test"]
-
-
-# What reads the tables the identity assets build (people, accounts, the matches), and their tests.
-AFTER_IDENTITY = f"source:{IDENTITY_SOURCE}+"
 
 
 @dbt_assets(

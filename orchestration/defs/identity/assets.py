@@ -36,7 +36,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration import settings, warehouse
-from orchestration.defs.dbt.assets import IDENTITY_SOURCE, dbt_manifest
+from orchestration.defs.dbt.assets import dbt_manifest
 from orchestration.identity import matching, steps
 from orchestration.identity.accuracy import record
 from orchestration.identity.matching import latest_report
@@ -57,7 +57,7 @@ CUSTOMERS = dg.AssetKey(["marts", "customers"])
 def source_node(table: str) -> dict:
     """The dbt source node of a step's table: its description, columns and meta (the parameters)."""
     name = table.split(".")[1]
-    return dbt_manifest()["sources"][f"source.customer_warehouse.{IDENTITY_SOURCE}.{name}"]
+    return dbt_manifest()["sources"][f"source.customer_warehouse.{steps.IDENTITY_SOURCE}.{name}"]
 
 
 def _description(table: str) -> str:
@@ -76,10 +76,7 @@ def _table_metadata(table: str, rows: int) -> dict:
 
 def match_params() -> steps.MatchParams:
     """The matching knobs: vars of dbt_project.yml, rendered into the source's meta by dbt."""
-    meta = source_node(steps.MATCH_PAIRS).get("meta") or {}
-    return steps.MatchParams(threshold=float(meta["match_threshold"]), max_block_size=int(meta["max_block_size"]),
-                             prior_recall=float(meta["prior_recall"]), u_max_pairs=float(meta["u_max_pairs"]),
-                             em_max_pairs=float(meta["em_max_pairs"]))
+    return steps.MatchParams.from_meta(source_node(steps.MATCH_PAIRS).get("meta") or {})
 
 
 def _asset(table: str, deps: list[dg.AssetKey]):
